@@ -1,0 +1,9 @@
+module github.com/mapkv/mapkv
+
+go 1.26.8
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0
+	github.com/gofrs/flock v0.13.2
+	golang.org/x/sys v0.50.0
+)

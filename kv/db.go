@@ -1,0 +1,277 @@
+//go:build unix
+
+package kv
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DB is an open store. It is safe for concurrent use by many goroutines. Two
+// DBs opened on the same file, in one process or in two, behave like two
+// processes: they share the data and exclude each other as writers.
+type DB struct {
+	f           *file
+	seed        uint64
+	maxSize     uint64
+	readOnly    bool
+	syncWrites  bool
+	lockTimeout time.Duration
+
+	closeMu sync.RWMutex // readers hold it shared; Close exclusively
+	closed  atomic.Bool
+
+	// The writer side. wmu serialises this handle's writers; while goroutines
+	// queue on it, the flock is handed from one to the next without being
+	// released, so a burst of writes pays for the lock once (group commit).
+	wmu       sync.Mutex
+	waiting   atomic.Int32
+	flockHeld bool
+	streak    int
+	tx        txn
+	updater   atomic.Int64 // goroutine running an Update's fn, 0 if none
+	repairs   atomic.Int64 // killed writers' commits this handle finished
+}
+
+// maxStreak bounds how many writes of this handle run under one hold of the
+// flock, so writers in other processes get their turn.
+const maxStreak = 64
+
+// Path returns the file's path as given to Open.
+func (db *DB) Path() string { return db.f.path }
+
+// Get returns a copy of the value of key, or ErrNotFound. It takes no lock and
+// never waits for a writer. The returned slice is the caller's.
+func (db *DB) Get(key []byte) ([]byte, error) {
+	v, err := db.AppendGet(nil, key)
+	if err == nil && v == nil {
+		v = []byte{}
+	}
+	return v, err
+}
+
+// AppendGet appends the value of key to dst and returns the extended slice, or
+// dst and ErrNotFound. With a reused dst it allocates nothing.
+func (db *DB) AppendGet(dst, key []byte) (out []byte, err error) {
+	if err := checkKey(key); err != nil {
+		return dst, err
+	}
+	db.closeMu.RLock()
+	defer db.closeMu.RUnlock()
+	if db.closed.Load() {
+		return dst, ErrClosed
+	}
+	defer db.catchFault(&err, debug.SetPanicOnFault(true))
+	return db.lookup(dst, key)
+}
+
+// Put stores value under key, replacing any previous value. It returns after
+// the write is visible to every process; with Options.Sync, after it is on disk.
+func (db *DB) Put(key, value []byte) error {
+	if err := checkPut(key, value); err != nil {
+		return err
+	}
+	return db.write("Put", func(t *txn) error { return t.put(key, value, 0, 0) })
+}
+
+// Delete removes key. Deleting an absent key is not an error.
+func (db *DB) Delete(key []byte) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	return db.write("Delete", func(t *txn) error { t.del(key); return nil })
+}
+
+// Update runs fn once, holding the writer lock, so that fn's reads and writes
+// through tx are serialised with every other writer in every process. If fn
+// returns nil, all of its writes are committed together: a crash at any point
+// leaves all or none of them. If fn returns an error, none are applied and
+// Update returns that error as it is.
+//
+// Readers do not wait for Update; each key they read is either before or after
+// the whole Update. Calling the DB's own write methods (Put, Delete, Update)
+// from inside fn would wait for the lock fn's Update holds; they detect this
+// and return an error wrapping ErrInvalid instead of deadlocking. Get and
+// ForEach on the DB are fine inside fn but do not see fn's uncommitted writes;
+// tx.Get does.
+func (db *DB) Update(fn func(tx *Tx) error) error {
+	return db.write("Update", func(t *txn) error {
+		db.updater.Store(goid())
+		defer db.updater.Store(0)
+		tx := &Tx{t: t}
+		defer func() { tx.t = nil }()
+		return fn(tx)
+	})
+}
+
+// write runs op as one transaction under the writer lock and commits it.
+func (db *DB) write(what string, op func(t *txn) error) (err error) {
+	if db.readOnly {
+		return fmt.Errorf("kv: %s on %s: %w", what, db.f.path, ErrReadOnly)
+	}
+	if id := db.updater.Load(); id != 0 && id == goid() {
+		return fmt.Errorf("kv: %s called inside Update's fn, which holds the writer lock: use the *Tx's methods: %w", what, ErrInvalid)
+	}
+	if err := db.lockWriter(); err != nil {
+		return err
+	}
+	defer db.unlockWriter()
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	defer db.catchFault(&err, debug.SetPanicOnFault(true))
+	db.recoverLog()
+	t := &db.tx
+	t.begin()
+	if err := op(t); err != nil {
+		return err
+	}
+	return t.commit()
+}
+
+func (db *DB) lockWriter() error {
+	db.waiting.Add(1)
+	db.wmu.Lock()
+	db.waiting.Add(-1)
+	if db.flockHeld {
+		return nil
+	}
+	if err := db.f.lock(db.lockTimeout); err != nil {
+		db.wmu.Unlock()
+		return err
+	}
+	db.flockHeld = true
+	db.streak = 0
+	if !db.readOnly {
+		db.f.m.Load().store(hdrWriterPID, uint64(os.Getpid()))
+	}
+	return nil
+}
+
+func (db *DB) unlockWriter() {
+	db.streak++
+	if db.waiting.Load() == 0 || db.streak >= maxStreak || db.closed.Load() {
+		db.releaseFlock()
+	}
+	db.wmu.Unlock()
+}
+
+func (db *DB) releaseFlock() {
+	if !db.flockHeld {
+		return
+	}
+	if !db.readOnly {
+		db.f.m.Load().store(hdrWriterPID, 0)
+	}
+	_ = db.f.unlock()
+	db.flockHeld = false
+}
+
+// Sync flushes all committed writes to the device. On a read-only DB it does
+// nothing and returns nil.
+func (db *DB) Sync() error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	if db.readOnly {
+		return nil
+	}
+	db.closeMu.RLock()
+	defer db.closeMu.RUnlock()
+	if err := db.f.sync(); err != nil {
+		return fmt.Errorf("kv: sync %s: %w", db.f.path, err)
+	}
+	return nil
+}
+
+// Close releases the file. Calls in flight finish first; every later call
+// returns ErrClosed. A second Close returns nil.
+func (db *DB) Close() error {
+	if db.closed.Swap(true) {
+		return nil
+	}
+	db.wmu.Lock()
+	db.releaseFlock()
+	db.wmu.Unlock()
+	db.closeMu.Lock()
+	defer db.closeMu.Unlock()
+	if err := db.f.close(); err != nil {
+		return fmt.Errorf("kv: close %s: %w", db.f.path, err)
+	}
+	return nil
+}
+
+// catchFault turns a memory fault on the mapping (the file was truncated under
+// us: SIGBUS) and a corruption found by the writer into an ErrCorrupt error.
+// Use it as defer db.catchFault(&err, debug.SetPanicOnFault(true)): the
+// setting is per goroutine, armed for the call and restored here.
+func (db *DB) catchFault(err *error, faultWas bool) {
+	debug.SetPanicOnFault(faultWas)
+	if r := recover(); r != nil {
+		switch e := r.(type) {
+		case corruption:
+			*err = fmt.Errorf("kv: %s: %w", db.f.path, e.err)
+		case runtime.Error:
+			if isMemoryFault(e) {
+				*err = fmt.Errorf("kv: %s: memory fault reading the mapping (was the file truncated?): %v: %w", db.f.path, e, ErrCorrupt)
+				return
+			}
+			panic(r)
+		default:
+			panic(r)
+		}
+	}
+}
+
+func isMemoryFault(e runtime.Error) bool {
+	_, ok := e.(interface{ Addr() uintptr })
+	return ok
+}
+
+func checkKey(key []byte) error {
+	switch {
+	case len(key) == 0:
+		return fmt.Errorf("kv: empty key: %w", ErrInvalid)
+	case len(key) > MaxKeySize:
+		return fmt.Errorf("kv: key of %d bytes, the limit is %d: %w", len(key), MaxKeySize, ErrTooLarge)
+	}
+	return nil
+}
+
+func checkPut(key, value []byte) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if len(value) > MaxValueSize {
+		return fmt.Errorf("kv: value of %d bytes, the limit is %d: %w", len(value), MaxValueSize, ErrTooLarge)
+	}
+	return nil
+}
+
+// goid returns the current goroutine's id. It is only called when an Update is
+// running on this handle, to tell a re-entrant write from a concurrent one.
+func goid() int64 {
+	var buf [32]byte
+	n := runtime.Stack(buf[:], false)
+	s := string(buf[:n])
+	const prefix = "goroutine "
+	if len(s) <= len(prefix) {
+		return -1
+	}
+	s = s[len(prefix):]
+	end := 0
+	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+		end++
+	}
+	id, err := strconv.ParseInt(s[:end], 10, 64)
+	if err != nil {
+		return -1
+	}
+	return id
+}

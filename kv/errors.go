@@ -1,0 +1,30 @@
+package kv
+
+import "errors"
+
+// Sentinel errors. Every error returned by this package that stems from one of
+// these conditions wraps the sentinel, so callers test with errors.Is.
+var (
+	// ErrNotFound is returned by Get when the key is absent.
+	ErrNotFound = errors.New("kv: key not found")
+	// ErrReadOnly is returned by writes on a DB opened with Options.ReadOnly.
+	ErrReadOnly = errors.New("kv: database is read-only")
+	// ErrFull is returned by a write that needs more room than Options.MaxSize allows.
+	// Deleting keys makes room again.
+	ErrFull = errors.New("kv: database is full")
+	// ErrTooLarge is returned for a key longer than MaxKeySize, a value longer than
+	// MaxValueSize, or a record that could not fit even in an empty file of MaxSize.
+	ErrTooLarge = errors.New("kv: key or value too large")
+	// ErrInvalid is returned for bad arguments (an empty key, conflicting options)
+	// and for misuse such as calling the DB's write methods from inside Update's fn.
+	ErrInvalid = errors.New("kv: invalid argument")
+	// ErrCorrupt is returned when the file is damaged, truncated, foreign, or of a
+	// newer format. The file is never written to in that case.
+	ErrCorrupt = errors.New("kv: file is corrupt or not a mapkv file")
+	// ErrLocked is returned when the writer lock could not be taken within
+	// Options.LockTimeout.
+	ErrLocked = errors.New("kv: writer lock is held by another writer")
+	// ErrClosed is returned by every method of a closed DB, and by the methods of a
+	// Tx after its Update has returned.
+	ErrClosed = errors.New("kv: database is closed")
+)

@@ -1,0 +1,246 @@
+//go:build unix
+
+package kv
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// file is the open file and its mappings. Every process maps the whole file
+// MAP_SHARED into one large reserved address range, so growth by any process
+// needs no remap here until the file outgrows the reservation; then a larger
+// mapping replaces it and the old one stays mapped until Close, so readers in
+// flight keep valid memory (docs/concurrency.md, "Growth").
+type file struct {
+	path     string
+	f        *os.File
+	fd       int
+	readOnly bool
+
+	m       atomic.Pointer[mapping]
+	limit   atomic.Int64 // bytes known to exist in the file and lie in m
+	remapMu sync.Mutex   // serialises remaps in this process
+	retired []*mapping   // older mappings, unmapped on close
+}
+
+// mapping is one mmap of the file from offset 0.
+type mapping struct {
+	data []byte
+}
+
+// reserveFor returns how much address space to map for a file of size bytes.
+func reserveFor(size, maxSize int64) int64 {
+	if maxSize > 0 {
+		return max(roundUp(maxSize, PageSize), size)
+	}
+	r := int64(64 << 30)
+	if math.MaxInt < r<<2 { // a 32-bit address space: stay modest
+		r = 256 << 20
+	}
+	return max(r, 2*size)
+}
+
+
+// mapFile maps reserve bytes of f (more than its size is fine: only the part
+// inside the file is ever touched). If the address space is limited it falls
+// back to smaller reservations.
+func mapFile(fd int, size, reserve int64, readOnly bool) (*mapping, error) {
+	prot := unix.PROT_READ
+	if !readOnly {
+		prot |= unix.PROT_WRITE
+	}
+	var err error
+	for r := reserve; r >= size; r /= 2 {
+		if r > math.MaxInt {
+			continue
+		}
+		var data []byte
+		data, err = unix.Mmap(fd, 0, int(roundUp(r, PageSize)), prot, unix.MAP_SHARED)
+		if err == nil {
+			return &mapping{data: data}, nil
+		}
+		if !errors.Is(err, unix.ENOMEM) {
+			break
+		}
+	}
+	return nil, fmt.Errorf("mmap: %w", err)
+}
+
+// word returns a pointer to the aligned 8-byte word at off. The caller has
+// bounds-checked off.
+func (m *mapping) word(off uint64) *uint64 {
+	return (*uint64)(unsafe.Pointer(&m.data[off]))
+}
+
+func (m *mapping) load(off uint64) uint64 { return atomic.LoadUint64(m.word(off)) }
+
+func (m *mapping) store(off, v uint64) { atomic.StoreUint64(m.word(off), v) }
+
+// fileSize returns the size of the file on disk.
+func (f *file) fileSize() (int64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(f.fd, &st); err != nil {
+		return 0, fmt.Errorf("stat: %w", err)
+	}
+	return st.Size, nil
+}
+
+// ensure makes sure [0, need) is mapped and known to be in the file, remapping
+// when another process grew the file past this process's view. It reports false
+// when the header does not promise that many bytes.
+func (f *file) ensure(need int64) bool {
+	if need <= f.limit.Load() {
+		return true
+	}
+	m := f.m.Load()
+	published := int64(m.load(hdrFileSize))
+	if need > published {
+		return false
+	}
+	if published > int64(len(m.data)) {
+		if err := f.remap(published); err != nil {
+			return false
+		}
+		m = f.m.Load()
+	}
+	published = min(published, int64(len(m.data)))
+	for {
+		cur := f.limit.Load()
+		if published <= cur || f.limit.CompareAndSwap(cur, published) {
+			break
+		}
+	}
+	return need <= f.limit.Load()
+}
+
+// remap replaces the mapping with a larger one; the old one is kept until close.
+func (f *file) remap(size int64) error {
+	f.remapMu.Lock()
+	defer f.remapMu.Unlock()
+	old := f.m.Load()
+	if int64(len(old.data)) >= size {
+		return nil
+	}
+	m, err := mapFile(f.fd, size, 2*size, f.readOnly)
+	if err != nil {
+		return err
+	}
+	f.retired = append(f.retired, old)
+	f.m.Store(m)
+	return nil
+}
+
+// growTo makes the file at least size bytes long with its blocks reserved, so
+// that a full disk is an error here and never a SIGBUS later, then publishes
+// the new size to every process. The file never shrinks.
+func (f *file) growTo(size int64) error {
+	cur, err := f.fileSize()
+	if err != nil {
+		return err
+	}
+	if size > cur {
+		if err := unix.Ftruncate(f.fd, size); err != nil {
+			return fmt.Errorf("grow to %d bytes: %w", size, err)
+		}
+		if err := reserveBlocks(f.fd, cur, size-cur); err != nil {
+			_ = unix.Ftruncate(f.fd, cur) // nobody uses the new tail yet
+			return fmt.Errorf("grow to %d bytes: %w", size, err)
+		}
+	}
+	if int64(len(f.m.Load().data)) < size {
+		if err := f.remap(size); err != nil {
+			return err
+		}
+	}
+	m := f.m.Load()
+	if int64(m.load(hdrFileSize)) < size {
+		m.store(hdrFileSize, uint64(size))
+	}
+	f.ensure(size)
+	return nil
+}
+
+// lock takes the cross-process writer lock: flock on this handle's own open
+// file description, so two handles in one process exclude each other too. The
+// kernel drops it when the process dies.
+func (f *file) lock(timeout time.Duration) error {
+	err := unix.Flock(f.fd, unix.LOCK_EX|unix.LOCK_NB)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.EWOULDBLOCK) {
+		return fmt.Errorf("kv: lock %s: %w", f.path, err)
+	}
+	if timeout <= 0 {
+		for {
+			err = unix.Flock(f.fd, unix.LOCK_EX)
+			if !errors.Is(err, unix.EINTR) {
+				break
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("kv: lock %s: %w", f.path, err)
+		}
+		return nil
+	}
+	deadline := time.Now().Add(timeout)
+	pause := 20 * time.Microsecond
+	for {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("kv: %s: waited %v: %w", f.path, timeout, ErrLocked)
+		}
+		time.Sleep(min(pause, time.Until(deadline)+time.Microsecond))
+		pause = min(2*pause, 2*time.Millisecond)
+		err = unix.Flock(f.fd, unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			return fmt.Errorf("kv: lock %s: %w", f.path, err)
+		}
+	}
+}
+
+func (f *file) unlock() error {
+	return unix.Flock(f.fd, unix.LOCK_UN)
+}
+
+// lockFree reports whether no handle holds the writer lock right now.
+func (f *file) lockFree() bool {
+	if unix.Flock(f.fd, unix.LOCK_SH|unix.LOCK_NB) != nil {
+		return false
+	}
+	_ = unix.Flock(f.fd, unix.LOCK_UN)
+	return true
+}
+
+// sync flushes the file's dirty pages to the device.
+func (f *file) sync() error {
+	return syncFile(f.fd, f.m.Load().data[:f.limit.Load()])
+}
+
+func (f *file) close() error {
+	var errs []error
+	for _, m := range append(f.retired, f.m.Load()) {
+		if m != nil {
+			errs = append(errs, unix.Munmap(m.data))
+		}
+	}
+	f.retired = nil
+	f.m.Store(nil)
+	errs = append(errs, f.f.Close())
+	return errors.Join(errs...)
+}
+
+// le is the byte order of the file.
+var le = binary.LittleEndian

@@ -1,0 +1,151 @@
+//go:build unix
+
+package kv
+
+import (
+	"fmt"
+	"runtime/debug"
+	"time"
+)
+
+// ForEach calls fn for every live key and its value, in no particular order,
+// until fn returns an error, which ForEach then returns. It is a live view,
+// not a snapshot, and takes no lock: writers go on meanwhile. Every key that
+// is present and unchanged for the whole iteration is visited exactly once;
+// a key written during it may or may not be visited; no pair is ever torn.
+// fn may read and write the DB. The slices passed to fn are valid only
+// during the call.
+func (db *DB) ForEach(fn func(key, value []byte) error) error {
+	it := iterator{db: db}
+	for {
+		ok, err := it.next()
+		if err != nil || !ok {
+			return err
+		}
+		if err := fn(it.key, it.val); err != nil {
+			return err
+		}
+	}
+}
+
+// iterator walks the slot table. If a rehash moves the table mid-walk, it
+// starts over on the new table and skips the keys it already returned, which
+// it recognises by their 64-bit hashes.
+type iterator struct {
+	db      *DB
+	tw      uint64 // table being walked; 0 before the first call
+	pos     uint64 // next slot index
+	seen    []uint64
+	skip    map[uint64]struct{}
+	buf     []byte
+	key     []byte
+	val     []byte
+	started bool
+}
+
+func (it *iterator) next() (ok bool, err error) {
+	db := it.db
+	db.closeMu.RLock()
+	defer db.closeMu.RUnlock()
+	if db.closed.Load() {
+		return false, ErrClosed
+	}
+	defer db.catchFault(&err, debug.SetPanicOnFault(true))
+	f := db.f
+	now := time.Now().UnixMilli()
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		m := f.m.Load()
+		tw := m.load(hdrTable)
+		if !it.started {
+			it.tw, it.started = tw, true
+		}
+		if tw != it.tw { // the table moved: start over, skipping what was returned
+			it.tw, it.pos = tw, 0
+			if it.skip == nil {
+				it.skip = make(map[uint64]struct{}, len(it.seen))
+			}
+			for _, h := range it.seen {
+				it.skip[h] = struct{}{}
+			}
+		}
+		toff, log2 := tableParts(tw)
+		if log2 < minLog2 || log2 > maxLog2 || toff < PageSize || !f.ensure(int64(toff+8<<log2)) {
+			return false, fmt.Errorf("kv: %s: slot table outside the file: %w", f.path, ErrCorrupt)
+		}
+		m = f.m.Load()
+		for ; it.pos < 1<<log2; it.pos++ {
+			pos := toff + 8*it.pos
+			s := m.load(pos)
+			if s == 0 || s == slotTomb {
+				continue
+			}
+			rec, r, st := db.readRecord(slotOff(s), it.buf[:0])
+			it.buf = rec[:0]
+			if !sameSlot(m.load(pos), s) || m.load(hdrTable) != tw {
+				break // changed under us: look again
+			}
+			if st == recBad {
+				return false, fmt.Errorf("kv: %s: page %d offset %d: damaged record: %w",
+					f.path, slotOff(s)/PageSize, slotOff(s)%PageSize, ErrCorrupt)
+			}
+			if r.flags&recExpires != 0 && r.expiry <= now {
+				continue
+			}
+			key := rec[r.hdr : r.hdr+r.klen]
+			h := hashKey(db.seed, key)
+			if _, dup := it.skip[h]; dup {
+				continue
+			}
+			it.seen = append(it.seen, h)
+			it.key, it.val = key, rec[r.hdr+r.klen:r.size()]
+			it.pos++
+			return true, nil
+		}
+		if it.pos >= 1<<log2 && m.load(hdrTable) == tw {
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("kv: %s: the table kept changing: %w", f.path, ErrLocked)
+}
+
+// readRecord copies the whole record at off into buf and checks it.
+func (db *DB) readRecord(off uint64, buf []byte) ([]byte, recordMeta, int) {
+	if off < PageSize || off%8 != 0 {
+		return buf, recordMeta{}, recBad
+	}
+	var hb [recHeader + 8]byte
+	raw, ok := db.f.span(off, recHeader)
+	if !ok {
+		return buf, recordMeta{}, recBad
+	}
+	copy(hb[:], raw)
+	if ext, ok := db.f.span(off+recHeader, 8); ok {
+		copy(hb[recHeader:], ext)
+	}
+	r, ok := parseRecordHeader(hb[:])
+	if !ok {
+		return buf, r, recBad
+	}
+	size := r.size()
+	if size <= maxSlabRecord {
+		if in := int(off % PageSize); in < slabHeader || in+size > PageSize {
+			return buf, r, recBad
+		}
+		rec, ok := db.f.span(off, size)
+		if !ok {
+			return buf, r, recBad
+		}
+		buf = append(buf, rec...)
+	} else {
+		if off%PageSize != chainHeader {
+			return buf, r, recBad
+		}
+		if !db.walkChain(off, size, func(b []byte) bool { buf = append(buf, b...); return true }) {
+			return buf, r, recBad
+		}
+	}
+	if !recordSumOK(buf, r) {
+		return buf, r, recBad
+	}
+	return buf, r, recHit
+}

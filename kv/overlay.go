@@ -1,0 +1,129 @@
+package kv
+
+// overlay holds a transaction's pending writes to metadata words (slots,
+// allocator state, header counters) until commit. Reads inside the transaction
+// see these values first. Writes are appended, never replaced, so that a
+// failed operation inside an Update can be rolled back to a savepoint.
+type overlay struct {
+	offs     []uint64 // firstBit marks an offset's first write; dropped marks a removed entry
+	vals     []uint64
+	idx      map[uint64]int32 // offset -> latest entry, once the list is long
+	distinct int              // offsets written (entries with firstBit, not dropped)
+}
+
+const (
+	firstBit     = 1 << 63
+	droppedEntry = ^uint64(0)
+	indexAfter   = 24 // below this many entries a backward scan beats a map
+)
+
+func (o *overlay) reset() {
+	o.offs = o.offs[:0]
+	o.vals = o.vals[:0]
+	o.idx = nil
+	o.distinct = 0
+}
+
+func (o *overlay) len() int { return len(o.offs) }
+
+// find returns the latest entry for off, or -1.
+func (o *overlay) find(off uint64) int {
+	if o.idx != nil {
+		if i, ok := o.idx[off]; ok {
+			return int(i)
+		}
+		return -1
+	}
+	for i := len(o.offs) - 1; i >= 0; i-- {
+		if o.offs[i]&^firstBit == off && o.offs[i] != droppedEntry {
+			return i
+		}
+	}
+	return -1
+}
+
+func (o *overlay) get(off uint64) (uint64, bool) {
+	if i := o.find(off); i >= 0 {
+		return o.vals[i], true
+	}
+	return 0, false
+}
+
+func (o *overlay) set(off, v uint64) {
+	e := off
+	if o.find(off) < 0 {
+		e |= firstBit
+		o.distinct++
+	}
+	o.offs = append(o.offs, e)
+	o.vals = append(o.vals, v)
+	if o.idx != nil {
+		o.idx[off] = int32(len(o.offs) - 1)
+	} else if len(o.offs) > indexAfter {
+		o.reindex()
+	}
+}
+
+// rollback forgets every write made after the overlay had n entries.
+func (o *overlay) rollback(n int) {
+	for _, e := range o.offs[n:] {
+		if e != droppedEntry && e&firstBit != 0 {
+			o.distinct--
+		}
+	}
+	o.offs = o.offs[:n]
+	o.vals = o.vals[:n]
+	if o.idx != nil {
+		o.reindex()
+	}
+}
+
+// drop removes every pending write to [lo, hi): a rehash has copied them into
+// the new table, and the old table is about to be freed.
+func (o *overlay) drop(lo, hi uint64) {
+	for i, e := range o.offs {
+		off := e &^ firstBit
+		if e == droppedEntry || off < lo || off >= hi {
+			continue
+		}
+		if e&firstBit != 0 {
+			o.distinct--
+		}
+		o.offs[i] = droppedEntry
+		if o.idx != nil {
+			delete(o.idx, off)
+		}
+	}
+}
+
+func (o *overlay) reindex() {
+	o.idx = make(map[uint64]int32, 2*len(o.offs))
+	for i, e := range o.offs {
+		if e != droppedEntry {
+			o.idx[e&^firstBit] = int32(i)
+		}
+	}
+}
+
+// each calls fn for every written offset with its latest value, in the order
+// of the offsets' first writes. That order matters to readers: a rehash
+// publishes the new table before it frees the old one's pages.
+func (o *overlay) each(fn func(off, v uint64)) {
+	for _, e := range o.offs {
+		if e == droppedEntry || e&firstBit == 0 {
+			continue
+		}
+		off := e &^ firstBit
+		fn(off, o.vals[o.find(off)])
+	}
+}
+
+// inRange reports whether any pending write falls in [lo, hi).
+func (o *overlay) inRange(lo, hi uint64) bool {
+	for _, e := range o.offs {
+		if off := e &^ firstBit; e != droppedEntry && off >= lo && off < hi {
+			return true
+		}
+	}
+	return false
+}

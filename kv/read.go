@@ -1,0 +1,197 @@
+//go:build unix
+
+package kv
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// The lock-free read path (docs/concurrency.md, "Readers"). A reader loads a
+// slot, copies the record it points at, then loads the slot again: a record is
+// never changed while a slot points at it, so an unchanged slot means the copy
+// is whole, and the record's checksum guards against the rare reuse of the
+// same space in between. A reader that finds the table moved starts over.
+
+// Results of reading a record for a key.
+const (
+	recMiss    = iota // another key
+	recHit            // the key; value appended
+	recExpired        // the key, but its time is up
+	recBad            // bytes that are not a whole record
+)
+
+// maxAttempts bounds a reader's retries; each retry follows a change a writer
+// made, so a reader only runs out when writers churn one slot without pause.
+const maxAttempts = 1 << 16
+
+// lookup appends the value of key to dst.
+func (db *DB) lookup(dst, key []byte) ([]byte, error) {
+	h := hashKey(db.seed, key)
+	tag := h >> tagShift
+	f := db.f
+	start := len(dst)
+retry:
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		dst = dst[:start]
+		m := f.m.Load()
+		tw := m.load(hdrTable)
+		toff, log2 := tableParts(tw)
+		if log2 < minLog2 || log2 > maxLog2 || toff < PageSize || !f.ensure(int64(toff+8<<log2)) {
+			return dst, fmt.Errorf("kv: %s: slot table %d (2^%d slots) outside the file: %w", f.path, toff, log2, ErrCorrupt)
+		}
+		m = f.m.Load()
+		mask := uint64(1)<<log2 - 1
+		i := h >> (64 - log2)
+		for d := uint64(0); d <= mask; d++ {
+			pos := toff + 8*i
+			s := m.load(pos)
+			if s == 0 {
+				break
+			}
+			if s != slotTomb && slotTag(s) == tag {
+				var st int
+				dst, st = db.readValue(slotOff(s), key, dst[:start])
+				if !sameSlot(m.load(pos), s) {
+					continue retry
+				}
+				switch st {
+				case recHit:
+					return dst, nil
+				case recExpired:
+					return dst[:start], ErrNotFound
+				case recBad:
+					if m.load(hdrTable) != tw {
+						continue retry
+					}
+					return dst[:start], fmt.Errorf("kv: %s: page %d offset %d: damaged record: %w",
+						f.path, slotOff(s)/PageSize, slotOff(s)%PageSize, ErrCorrupt)
+				}
+			}
+			i = (i + 1) & mask
+		}
+		if m.load(hdrTable) != tw {
+			continue
+		}
+		return dst[:start], ErrNotFound
+	}
+	return dst[:start], fmt.Errorf("kv: %s: key kept changing under %d reads: %w", f.path, maxAttempts, ErrLocked)
+}
+
+// span returns n bytes of the file at off, or false if the file (as its header
+// says) does not hold them.
+func (f *file) span(off uint64, n int) ([]byte, bool) {
+	end := off + uint64(n)
+	if end < off || !f.ensure(int64(end)) {
+		return nil, false
+	}
+	return f.m.Load().data[off:end], true
+}
+
+// readValue reads the record at off; when it holds key it appends the value to
+// dst and checks the checksum over exactly the bytes returned.
+func (db *DB) readValue(off uint64, key, dst []byte) ([]byte, int) {
+	if off < PageSize || off%8 != 0 {
+		return dst, recBad
+	}
+	var hb [recHeader + 8]byte
+	raw, ok := db.f.span(off, recHeader)
+	if !ok {
+		return dst, recBad
+	}
+	copy(hb[:], raw)
+	if ext, ok := db.f.span(off+recHeader, 8); ok {
+		copy(hb[recHeader:], ext)
+	}
+	r, ok := parseRecordHeader(hb[:])
+	if !ok {
+		return dst, recBad
+	}
+	if r.klen != len(key) {
+		return dst, recMiss
+	}
+	size := r.size()
+	start := len(dst)
+	if size <= maxSlabRecord {
+		if in := int(off % PageSize); in < slabHeader || in+size > PageSize {
+			return dst, recBad
+		}
+		rec, ok := db.f.span(off, size)
+		if !ok {
+			return dst, recBad
+		}
+		if !bytes.Equal(rec[r.hdr:r.hdr+r.klen], key) {
+			return dst, recMiss
+		}
+		dst = append(dst, rec[r.hdr+r.klen:]...)
+	} else {
+		if off%PageSize != chainHeader {
+			return dst, recBad
+		}
+		pos, match := 0, true
+		ok := db.walkChain(off, size, func(b []byte) bool {
+			if k := r.hdr + r.klen; pos < k {
+				lo, hi := max(pos, r.hdr), min(pos+len(b), k)
+				if lo < hi && !bytes.Equal(b[lo-pos:hi-pos], key[lo-r.hdr:hi-r.hdr]) {
+					match = false
+					return false
+				}
+				if pos+len(b) > k {
+					dst = append(dst, b[k-pos:]...)
+				}
+			} else {
+				dst = append(dst, b...)
+			}
+			pos += len(b)
+			return true
+		})
+		if !match {
+			return dst[:start], recMiss
+		}
+		if !ok {
+			return dst[:start], recBad
+		}
+	}
+	var d xxhash.Digest
+	d.Reset()
+	d.Write(hb[4:r.hdr])
+	d.Write(key)
+	d.Write(dst[start:])
+	if uint32(d.Sum64()) != r.sum {
+		return dst[:start], recBad
+	}
+	if r.flags&recExpires != 0 && r.expiry <= time.Now().UnixMilli() {
+		return dst[:start], recExpired
+	}
+	return dst, recHit
+}
+
+// walkChain calls fn with successive pieces of the first n bytes of the chained
+// record at off, following page links read from the mapping. It reports false
+// if a link or page is not what a chain must be (a writer may have freed it).
+func (db *DB) walkChain(off uint64, n int, fn func([]byte) bool) bool {
+	p := off - chainHeader
+	for i, pages := 0, chainPages(n); i < pages; i++ {
+		if p < PageSize || p%PageSize != 0 {
+			return false
+		}
+		page, ok := db.f.span(p, PageSize)
+		if !ok || le.Uint64(page)&0xff != kindChain {
+			return false
+		}
+		take := min(chainSpace, n-i*chainSpace)
+		if !fn(page[chainHeader : chainHeader+take]) {
+			return false
+		}
+		p = db.f.m.Load().load(p + chainNext)
+	}
+	return true
+}
+
+// recordSumOK checks a whole record's checksum.
+func recordSumOK(rec []byte, r recordMeta) bool {
+	return len(rec) >= r.size() && uint32(xxhash.Sum64(rec[4:r.size()])) == r.sum
+}
