@@ -356,4 +356,3 @@ func (c *checker) checkClassLists() {
 		}
 	}
 }
-

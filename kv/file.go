@@ -50,7 +50,6 @@ func reserveFor(size, maxSize int64) int64 {
 	return max(r, 2*size)
 }
 
-
 // mapFile maps reserve bytes of f (more than its size is fine: only the part
 // inside the file is ever touched). If the address space is limited it falls
 // back to smaller reservations.
