@@ -112,6 +112,9 @@ func (db *DB) Update(fn func(tx *Tx) error) error {
 
 // write runs op as one transaction under the writer lock and commits it.
 func (db *DB) write(what string, op func(t *txn) error) (err error) {
+	if db.closed.Load() {
+		return ErrClosed
+	}
 	if db.readOnly {
 		return fmt.Errorf("kv: %s on %s: %w", what, db.f.path, ErrReadOnly)
 	}
@@ -139,6 +142,10 @@ func (db *DB) lockWriter() error {
 	db.waiting.Add(1)
 	db.wmu.Lock()
 	db.waiting.Add(-1)
+	if db.closed.Load() {
+		db.wmu.Unlock()
+		return ErrClosed
+	}
 	if db.flockHeld {
 		return nil
 	}
