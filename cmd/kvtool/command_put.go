@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/mapkv/mapkv/kv"
+)
+
+func newPutCommand() *command {
+	c := newCommand("put", "FILE KEY VALUE", "store a value under a key", 3, 3)
+	c.help = `
+Put stores VALUE under KEY, replacing any value the key had, and creates FILE
+if it does not exist. A VALUE of "-" reads the value from stdin, byte for
+byte, for binary values or values too long for the command line (up to 64 MiB).
+Keys that start with "-" go after "--": kvtool put db -- -k v. To store the
+one-byte value "-", pipe it: printf - | kvtool put db k -.
+
+When another process holds the writer lock, put waits up to --lock-timeout,
+then fails. A failed put (full file, value too large, lock not taken) exits 2
+and says why.
+`
+	w := addWriteFlags(c.flags)
+	c.run = func(e *env, args []string) error {
+		return runPut(e, w, args[0], args[1], args[2])
+	}
+	return c
+}
+
+func runPut(e *env, w *writeOptions, path, key, value string) error {
+	if key == "" {
+		return usagef("KEY must not be empty")
+	}
+	v := []byte(value)
+	if value == "-" {
+		var err error
+		if v, err = readValue(e.stdin); err != nil {
+			return err
+		}
+	}
+	db, err := w.open(path)
+	if err != nil {
+		return err
+	}
+	if err := db.Put([]byte(key), v); err != nil {
+		err = w.fail(path, db, err)
+		db.Close()
+		return err
+	}
+	return fail(path, nil, db.Close())
+}
+
+// readValue reads a value from r, refusing more than kv.MaxValueSize bytes
+// before it has read them all into memory.
+func readValue(r io.Reader) ([]byte, error) {
+	v, err := io.ReadAll(io.LimitReader(r, kv.MaxValueSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the value from stdin: %w", err)
+	}
+	if len(v) > kv.MaxValueSize {
+		return nil, fmt.Errorf("the value on stdin is longer than %s, the most a value may hold", formatSize(kv.MaxValueSize))
+	}
+	return v, nil
+}

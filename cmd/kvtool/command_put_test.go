@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mapkv/mapkv/kv"
+)
+
+func TestPut(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "new.db")
+	r := kvtool(t, nil, "put", path, "k", "v1").want(t, exitOK)
+	if r.stdout != "" || r.stderr != "" {
+		t.Errorf("put printed %q, %q", r.stdout, r.stderr)
+	}
+	kvtool(t, nil, "put", path, "k", "v2").want(t, exitOK)
+	kvtool(t, nil, "put", path, "empty", "").want(t, exitOK)
+	sameContents(t, contents(t, path), map[string]string{"k": "v2", "empty": ""})
+}
+
+// Every byte value survives put - and get, in the value and in the key
+// (a command-line argument cannot hold a zero byte).
+func TestPutBinaryStdin(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "bin.db")
+	var value, key []byte
+	for b := range 256 {
+		value = append(value, byte(b))
+		if b != 0 {
+			key = append(key, byte(b))
+		}
+	}
+	kvtool(t, value, "put", path, string(key), "-").want(t, exitOK)
+	if r := kvtool(t, nil, "get", path, string(key)).want(t, exitOK); r.stdout != string(value) {
+		t.Errorf("get returned %q, want %q", r.stdout, value)
+	}
+	// Large, through stdin: a value spanning many pages.
+	big := bytes.Repeat(value, 1000)
+	kvtool(t, big, "put", path, "big", "-").want(t, exitOK)
+	if r := kvtool(t, nil, "get", path, "big").want(t, exitOK); r.stdout != string(big) {
+		t.Errorf("get big returned %d bytes, want %d", len(r.stdout), len(big))
+	}
+}
+
+func TestPutUsage(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "db")
+	kvtool(t, nil, "put", path, "k").usage(t, "put")
+	kvtool(t, nil, "put", path, "", "v").usage(t, "put")
+	kvtool(t, nil, "put", path, "k", "v", "extra").usage(t, "put")
+}
+
+func TestPutFull(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "small.db")
+	db, err := kv.Open(path, &kv.Options{MaxSize: 256 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	value := bytes.Repeat([]byte("x"), 6000)
+	for i := 0; ; i++ {
+		if i == 100 {
+			t.Fatalf("%d puts of %d bytes fit in a file of at most 256 KiB", i, len(value))
+		}
+		r := kvtool(t, value, "put", path, strings.Repeat("k", i+1), "-")
+		if r.code == exitOK {
+			continue
+		}
+		r.want(t, exitError).oneLine(t, "kvtool: put: database is full (MaxSize 256 KiB): delete keys or snapshot --compact")
+		break
+	}
+}
+
+func TestPutTooLarge(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "db")
+	key := strings.Repeat("k", kv.MaxKeySize+1)
+	kvtool(t, nil, "put", path, key, "v").want(t, exitError).oneLine(t, "too large", "65535")
+}
+
+func TestPutLocked(t *testing.T) {
+	t.Parallel()
+	path := newDB(t, nil)
+	db, err := kv.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Hold the writer lock in an Update until kvtool has given up.
+	holding, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		done <- db.Update(func(tx *kv.Tx) error {
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	r := kvtool(t, nil, "put", path, "k", "v", "--lock-timeout", "50ms")
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	r.want(t, exitError).oneLine(t, fmt.Sprintf("writer lock is held by process %d", os.Getpid()), "--lock-timeout (now 50ms)")
+	if _, err := db.Get([]byte("k")); err == nil {
+		t.Error("the failed put stored its key")
+	}
+}

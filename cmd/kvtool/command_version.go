@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+)
+
+// version is set at release time: go build -ldflags "-X main.version=v1.2.3".
+// Without it kvtool reports the module version and VCS revision Go recorded.
+var version = ""
+
+func newVersionCommand() *command {
+	c := newCommand("version", "", "print kvtool's version", 0, 0)
+	c.help = `
+Version prints kvtool's version, the revision it was built from when known,
+and the Go version and platform it was built with.
+`
+	c.run = func(e *env, args []string) error {
+		_, err := fmt.Fprintf(e.stdout, "kvtool %s %s %s/%s\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return err
+	}
+	return c
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev != "" && (v == "" || v == "(devel)") {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		return fmt.Sprintf("(devel %s%s)", rev, dirty)
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	return v
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+
+	"github.com/mapkv/mapkv/kv"
+)
+
+// record is one line of the dump format (docs/cli.md, "The dump format"): a
+// JSON object with the key as a string when it is valid UTF-8 and as
+// standard base64 under key64 otherwise; the value likewise. JSON strings
+// cannot carry bytes that are not UTF-8, hence the two spellings.
+type record struct {
+	Key     *string `json:"key,omitempty"`
+	Key64   *string `json:"key64,omitempty"`
+	Value   *string `json:"value,omitempty"`
+	Value64 *string `json:"value64,omitempty"`
+	// TTLms is reserved for the expiry that cache mode will add. Load
+	// refuses it for now rather than load an expiring key as a permanent one.
+	TTLms json.RawMessage `json:"ttl_ms,omitempty"`
+}
+
+// recordEncoder writes records as JSON lines.
+type recordEncoder struct{ enc *json.Encoder }
+
+func newRecordEncoder(w io.Writer) *recordEncoder {
+	enc := json.NewEncoder(w)
+	// Keys and values are data, not HTML: keep "<" as "<".
+	enc.SetEscapeHTML(false)
+	return &recordEncoder{enc: enc}
+}
+
+// encode writes the line for k and, if withValue, v.
+func (e *recordEncoder) encode(k, v []byte, withValue bool) error {
+	var r record
+	r.Key, r.Key64 = spell(k)
+	if withValue {
+		r.Value, r.Value64 = spell(v)
+	}
+	return e.enc.Encode(&r)
+}
+
+// spell returns b as a string, or as base64 when b is not valid UTF-8.
+func spell(b []byte) (text, b64 *string) {
+	s := string(b)
+	if utf8.Valid(b) {
+		return &s, nil
+	}
+	s = base64.StdEncoding.EncodeToString(b)
+	return nil, &s
+}
+
+// recordDecoder reads the dump format, one JSON object per line; blank lines
+// are skipped.
+type recordDecoder struct {
+	r    *bufio.Reader
+	line int
+}
+
+func newRecordDecoder(r io.Reader) *recordDecoder {
+	return &recordDecoder{r: bufio.NewReaderSize(r, 64<<10)}
+}
+
+// next returns the next key and value, or io.EOF after the last. An error
+// names the line it is about.
+func (d *recordDecoder) next() (k, v []byte, err error) {
+	for {
+		b, err := d.r.ReadBytes('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, nil, fmt.Errorf("reading the input: %w", err)
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			if err != nil {
+				return nil, nil, io.EOF
+			}
+			d.line++
+			continue
+		}
+		d.line++
+		k, v, perr := parseRecord(b)
+		if perr != nil {
+			return nil, nil, fmt.Errorf("line %d: %w", d.line, perr)
+		}
+		return k, v, nil
+	}
+}
+
+// parseRecord decodes one line of the dump format and checks it is a record
+// kv can store.
+func parseRecord(line []byte) (k, v []byte, err error) {
+	// The JSON decoder would quietly turn such bytes into U+FFFD.
+	if !utf8.Valid(line) {
+		return nil, nil, errors.New("not valid UTF-8 (bytes that are not text go in base64 under key64 or value64)")
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	var r record
+	if err := dec.Decode(&r); err != nil {
+		return nil, nil, fmt.Errorf("not a dump record: %v", err)
+	}
+	if dec.More() {
+		return nil, nil, errors.New("not a dump record: more than one JSON value on the line")
+	}
+	if r.TTLms != nil {
+		return nil, nil, errors.New(`"ttl_ms" needs cache mode, which this kvtool does not support yet`)
+	}
+	if k, err = unspell("key", r.Key, r.Key64); err != nil {
+		return nil, nil, err
+	}
+	if v, err = unspell("value", r.Value, r.Value64); err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case len(k) == 0:
+		return nil, nil, errors.New("empty key")
+	case len(k) > kv.MaxKeySize:
+		return nil, nil, fmt.Errorf("key of %d bytes: keys may have up to %d", len(k), kv.MaxKeySize)
+	case len(v) > kv.MaxValueSize:
+		return nil, nil, fmt.Errorf("value of %d bytes: values may have up to %s", len(v), formatSize(kv.MaxValueSize))
+	}
+	return k, v, nil
+}
+
+// unspell returns the bytes of field, given as text or as base64 under
+// field+"64"; exactly one of the two must be present.
+func unspell(field string, text, b64 *string) ([]byte, error) {
+	switch {
+	case text != nil && b64 != nil:
+		return nil, fmt.Errorf("both %q and %q", field, field+"64")
+	case text != nil:
+		return []byte(*text), nil
+	case b64 != nil:
+		b, err := base64.StdEncoding.DecodeString(*b64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not standard base64: %v", field+"64", err)
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("no %q or %q", field, field+"64")
+}
