@@ -36,10 +36,15 @@ func (t *txn) bumpPages(n int) (uint64, error) {
 func (t *txn) grow(end uint64) error {
 	size := max(end, t.limit+max(t.limit/8, growStep))
 	size = (size + growStep - 1) / growStep * growStep
-	if t.maxSize > 0 && size > t.maxSize {
-		size = t.maxSize
+	bound := uint64(maxFileSize)
+	if t.maxSize > 0 {
+		bound = min(bound, t.maxSize)
+	}
+	if size > bound {
+		size = bound
 		if end > size {
-			return fmt.Errorf("kv: %s needs %d bytes, MaxSize is %d: %w", t.db.f.path, end, t.maxSize, ErrFull)
+			return fmt.Errorf("kv: %s needs %d bytes, past its bound of %d (MaxSize, or the format's %d): %w",
+				t.db.f.path, end, bound, uint64(maxFileSize), ErrFull)
 		}
 	}
 	f := t.db.f
@@ -57,7 +62,7 @@ func (t *txn) allocPage() (uint64, error) {
 	if head == 0 {
 		return t.bumpPages(1)
 	}
-	t.checkPage(head, kindFree)
+	t.checkFreePage(head)
 	t.setWord(hdrFreeHead, t.word(head+8))
 	t.addWord(hdrFreePages, -1)
 	return head, nil
@@ -69,6 +74,16 @@ func (t *txn) freePage(p uint64) {
 	t.setWord(p+8, t.word(hdrFreeHead))
 	t.setWord(hdrFreeHead, p)
 	t.addWord(hdrFreePages, 1)
+}
+
+// checkFreePage panics with a corruption unless p can be on the free list: a
+// free page, or a page of a freed record chain.
+func (t *txn) checkFreePage(p uint64) {
+	if k := t.word(p) & 0xff; k == kindChain {
+		t.checkPage(p, kindChain)
+	} else {
+		t.checkPage(p, kindFree)
+	}
 }
 
 // checkPage panics with a corruption unless p is an allocated page of kind k.
@@ -181,14 +196,22 @@ func (t *txn) release(fr freeItem) {
 	}
 }
 
+// freeChain splices a record's pages onto the free list as they are: chain
+// pages link through the same word as free pages, so freeing a large record
+// costs a few log entries, not two per page. That keeps a Delete small enough
+// to succeed on a full file.
 func (t *txn) freeChain(off uint64, n int) {
-	p := off - chainHeader
+	first := off - chainHeader
+	last := first
 	for i := 0; i < n; i++ {
-		t.checkPage(p, kindChain)
-		next := t.word(p + chainNext)
-		t.freePage(p)
-		p = next
+		t.checkPage(last, kindChain)
+		if i < n-1 {
+			last = t.word(last + chainNext)
+		}
 	}
+	t.setWord(last+chainNext, t.word(hdrFreeHead))
+	t.setWord(hdrFreeHead, first)
+	t.addWord(hdrFreePages, int64(n))
 	t.addWord(hdrLiveBytes, -int64(n)*PageSize)
 }
 

@@ -118,16 +118,10 @@ func (db *DB) write(what string, op func(t *txn) error) (err error) {
 	if db.readOnly {
 		return fmt.Errorf("kv: %s on %s: %w", what, db.f.path, ErrReadOnly)
 	}
-	if id := db.updater.Load(); id != 0 && id == goid() {
-		return fmt.Errorf("kv: %s called inside Update's fn, which holds the writer lock: use the *Tx's methods: %w", what, ErrInvalid)
-	}
 	if err := db.lockWriter(); err != nil {
 		return err
 	}
 	defer db.unlockWriter()
-	if db.closed.Load() {
-		return ErrClosed
-	}
 	defer db.catchFault(&err, debug.SetPanicOnFault(true))
 	db.recoverLog()
 	t := &db.tx
@@ -138,7 +132,12 @@ func (db *DB) write(what string, op func(t *txn) error) (err error) {
 	return t.commit()
 }
 
+// lockWriter takes the writer lock for a write, Check or Snapshot. From inside
+// an Update's fn, which holds it already, it refuses instead of deadlocking.
 func (db *DB) lockWriter() error {
+	if db.insideUpdate() {
+		return fmt.Errorf("kv: called inside Update's fn, which holds the writer lock: use the *Tx's methods: %w", ErrInvalid)
+	}
 	db.waiting.Add(1)
 	db.wmu.Lock()
 	db.waiting.Add(-1)
@@ -183,14 +182,14 @@ func (db *DB) releaseFlock() {
 // Sync flushes all committed writes to the device. On a read-only DB it does
 // nothing and returns nil.
 func (db *DB) Sync() error {
-	if db.closed.Load() {
-		return ErrClosed
-	}
 	if db.readOnly {
 		return nil
 	}
 	db.closeMu.RLock()
 	defer db.closeMu.RUnlock()
+	if db.closed.Load() {
+		return ErrClosed
+	}
 	if err := db.f.sync(); err != nil {
 		return fmt.Errorf("kv: sync %s: %w", db.f.path, err)
 	}
@@ -200,6 +199,9 @@ func (db *DB) Sync() error {
 // Close releases the file. Calls in flight finish first; every later call
 // returns ErrClosed. A second Close returns nil.
 func (db *DB) Close() error {
+	if db.insideUpdate() {
+		return fmt.Errorf("kv: Close called inside Update's fn: return from fn first: %w", ErrInvalid)
+	}
 	if db.closed.Swap(true) {
 		return nil
 	}
@@ -259,6 +261,13 @@ func checkPut(key, value []byte) error {
 		return fmt.Errorf("kv: value of %d bytes, the limit is %d: %w", len(value), MaxValueSize, ErrTooLarge)
 	}
 	return nil
+}
+
+// insideUpdate reports whether the calling goroutine is running an Update's fn
+// on this handle.
+func (db *DB) insideUpdate() bool {
+	id := db.updater.Load()
+	return id != 0 && id == goid()
 }
 
 // goid returns the current goroutine's id. It is only called when an Update is

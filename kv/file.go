@@ -151,8 +151,15 @@ func (f *file) growTo(size int64) error {
 		if err := unix.Ftruncate(f.fd, size); err != nil {
 			return fmt.Errorf("grow to %d bytes: %w", size, err)
 		}
-		if err := reserveBlocks(f.fd, cur, size-cur); err != nil {
-			_ = unix.Ftruncate(f.fd, cur) // nobody uses the new tail yet
+	}
+	// Reserve from the published size, not the current one: a writer that died
+	// between its ftruncate and its reservation left a tail without blocks.
+	published := int64(f.m.Load().load(hdrFileSize))
+	if size > published {
+		if err := reserveBlocks(f.fd, published, size-published); err != nil {
+			if size > cur {
+				_ = unix.Ftruncate(f.fd, cur) // nobody uses the new tail yet
+			}
 			return fmt.Errorf("grow to %d bytes: %w", size, err)
 		}
 	}

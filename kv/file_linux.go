@@ -2,6 +2,7 @@ package kv
 
 import (
 	"errors"
+	"fmt"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,4 +21,31 @@ func reserveBlocks(fd int, off, n int64) error {
 // through a shared mapping, and it measured several times faster than msync.
 func syncFile(fd int, _ []byte) error {
 	return unix.Fdatasync(fd)
+}
+
+// Network file systems whose flock is not a reliable lock between hosts or
+// whose shared mappings are not coherent between clients.
+var networkFS = map[int64]string{
+	0x6969:     "NFS",
+	0x517b:     "SMB",
+	0xff534d42: "CIFS",
+	0xfe534d42: "SMB2",
+	0x00c36400: "Ceph",
+	0x5346414f: "AFS",
+	0x73757245: "Coda",
+	0x01161970: "GFS2",
+	0x47504653: "GPFS",
+	0x0bd00bd0: "Lustre",
+}
+
+// checkFileSystem refuses a file on a network file system.
+func checkFileSystem(fd int) error {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		return nil // unknown: let the lock itself decide
+	}
+	if name, ok := networkFS[int64(st.Type)]; ok {
+		return fmt.Errorf("the file is on %s, a network file system where flock and shared mappings do not coordinate processes; keep it on a local disk or tmpfs: %w", name, ErrInvalid)
+	}
+	return nil
 }

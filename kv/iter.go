@@ -53,6 +53,7 @@ func (it *iterator) next() (ok bool, err error) {
 	defer db.catchFault(&err, debug.SetPanicOnFault(true))
 	f := db.f
 	now := time.Now().UnixMilli()
+	bad := 0
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		m := f.m.Load()
 		tw := m.load(hdrTable)
@@ -85,6 +86,9 @@ func (it *iterator) next() (ok bool, err error) {
 				break // changed under us: look again
 			}
 			if st == recBad {
+				if bad++; bad < badReads {
+					break // perhaps torn by a reuse of its space: look again
+				}
 				return false, fmt.Errorf("kv: %s: page %d offset %d: damaged record: %w",
 					f.path, slotOff(s)/PageSize, slotOff(s)%PageSize, ErrCorrupt)
 			}

@@ -68,6 +68,9 @@ func openDB(path string, osf *os.File, o Options) (*DB, error) {
 		return nil, fmt.Errorf("kv: open %s: not a regular file (%v): %w", path, st.Mode().Type(), ErrInvalid)
 	}
 	fd := int(osf.Fd())
+	if err := checkFileSystem(fd); err != nil {
+		return nil, fmt.Errorf("kv: open %s: %w", path, err)
+	}
 	var page [PageSize]byte
 	n, err := readHeaderPage(fd, page[:])
 	if err != nil {

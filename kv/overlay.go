@@ -9,7 +9,17 @@ type overlay struct {
 	vals     []uint64
 	idx      map[uint64]int32 // offset -> latest entry, once the list is long
 	distinct int              // offsets written (entries with firstBit, not dropped)
+	drops    []dropped        // entries removed by drop, restored by rollback
 }
+
+// dropped remembers an entry that drop removed.
+type dropped struct {
+	i     int
+	entry uint64
+}
+
+// overlayMark is a savepoint of the overlay.
+type overlayMark struct{ n, drops int }
 
 const (
 	firstBit     = 1 << 63
@@ -22,9 +32,10 @@ func (o *overlay) reset() {
 	o.vals = o.vals[:0]
 	o.idx = nil
 	o.distinct = 0
+	o.drops = o.drops[:0]
 }
 
-func (o *overlay) len() int { return len(o.offs) }
+func (o *overlay) mark() overlayMark { return overlayMark{len(o.offs), len(o.drops)} }
 
 // find returns the latest entry for off, or -1.
 func (o *overlay) find(off uint64) int {
@@ -64,8 +75,18 @@ func (o *overlay) set(off, v uint64) {
 	}
 }
 
-// rollback forgets every write made after the overlay had n entries.
-func (o *overlay) rollback(n int) {
+// rollback forgets every write and drop made after the mark.
+func (o *overlay) rollback(m overlayMark) {
+	n := m.n
+	for i := len(o.drops) - 1; i >= m.drops; i-- {
+		if d := o.drops[i]; d.i < n {
+			o.offs[d.i] = d.entry
+			if d.entry&firstBit != 0 {
+				o.distinct++
+			}
+		}
+	}
+	o.drops = o.drops[:m.drops]
 	for _, e := range o.offs[n:] {
 		if e != droppedEntry && e&firstBit != 0 {
 			o.distinct--
@@ -89,6 +110,7 @@ func (o *overlay) drop(lo, hi uint64) {
 		if e&firstBit != 0 {
 			o.distinct--
 		}
+		o.drops = append(o.drops, dropped{i, e})
 		o.offs[i] = droppedEntry
 		if o.idx != nil {
 			delete(o.idx, off)

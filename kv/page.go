@@ -21,7 +21,8 @@ const (
 	MaxValueSize = 64 << 20
 
 	formatVersion = 1
-	pageShift     = 12
+	// maxFileSize is the largest file a slot can address: 37 bits of 8-byte units.
+	maxFileSize = 1 << 40
 )
 
 // fileMagic opens every mapkv file.

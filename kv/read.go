@@ -28,12 +28,19 @@ const (
 // made, so a reader only runs out when writers churn one slot without pause.
 const maxAttempts = 1 << 16
 
+// badReads is how many times a reader re-reads a record that fails its
+// checks while its slot seems unchanged, before calling it damage. A writer
+// that freed the record, reused its space and published it again in the same
+// slot (ABA) can tear one copy, not several in a row: real damage persists.
+const badReads = 8
+
 // lookup appends the value of key to dst.
 func (db *DB) lookup(dst, key []byte) ([]byte, error) {
 	h := hashKey(db.seed, key)
 	tag := h >> tagShift
 	f := db.f
 	start := len(dst)
+	bad := 0
 retry:
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		dst = dst[:start]
@@ -64,7 +71,7 @@ retry:
 				case recExpired:
 					return dst[:start], ErrNotFound
 				case recBad:
-					if m.load(hdrTable) != tw {
+					if bad++; m.load(hdrTable) != tw || bad < badReads {
 						continue retry
 					}
 					return dst[:start], fmt.Errorf("kv: %s: page %d offset %d: damaged record: %w",
@@ -111,7 +118,7 @@ func (db *DB) readValue(off uint64, key, dst []byte) ([]byte, int) {
 		return dst, recBad
 	}
 	if r.klen != len(key) {
-		return dst, recMiss
+		return dst, db.missOrBad(off)
 	}
 	size := r.size()
 	start := len(dst)
@@ -124,7 +131,7 @@ func (db *DB) readValue(off uint64, key, dst []byte) ([]byte, int) {
 			return dst, recBad
 		}
 		if !bytes.Equal(rec[r.hdr:r.hdr+r.klen], key) {
-			return dst, recMiss
+			return dst, db.missOrBad(off)
 		}
 		dst = append(dst, rec[r.hdr+r.klen:]...)
 	} else {
@@ -149,7 +156,7 @@ func (db *DB) readValue(off uint64, key, dst []byte) ([]byte, int) {
 			return true
 		})
 		if !match {
-			return dst[:start], recMiss
+			return dst[:start], db.missOrBad(off)
 		}
 		if !ok {
 			return dst[:start], recBad
@@ -167,6 +174,17 @@ func (db *DB) readValue(off uint64, key, dst []byte) ([]byte, int) {
 		return dst[:start], recExpired
 	}
 	return dst, recHit
+}
+
+// missOrBad tells a record of another key (its tag collided with ours) from a
+// torn copy that only looks like one: only a whole record is a miss. Tag
+// collisions are rare, so this costs little.
+func (db *DB) missOrBad(off uint64) int {
+	var scratch [256]byte
+	if _, _, st := db.readRecord(off, scratch[:0]); st != recHit {
+		return recBad
+	}
+	return recMiss
 }
 
 // walkChain calls fn with successive pieces of the first n bytes of the chained

@@ -22,9 +22,13 @@ type txn struct {
 	ov      overlay
 	hw0     uint64     // committed high-water mark: words at or above it are fresh, written directly
 	frees   []freeItem // space to free at commit, so this transaction never reuses it
+	undo    []wordUndo // old values of words written directly, for rollback
 	limit   uint64     // bytes of the file this writer may touch
 	maxSize uint64
 }
+
+// wordUndo is the value a direct write replaced.
+type wordUndo struct{ off, old uint64 }
 
 // freeItem is space released by the transaction: a record, or a run of pages.
 type freeItem struct {
@@ -47,6 +51,7 @@ func (t *txn) m() *mapping { return t.db.f.m.Load() }
 func (t *txn) begin() {
 	t.ov.reset()
 	t.frees = t.frees[:0]
+	t.undo = t.undo[:0]
 	f := t.db.f
 	m := f.m.Load()
 	f.ensure(int64(m.load(hdrFileSize)))
@@ -77,7 +82,9 @@ func (t *txn) word(off uint64) uint64 {
 func (t *txn) setWord(off, v uint64) {
 	t.checkWord(off)
 	if off >= t.hw0 {
-		t.m().store(off, v)
+		m := t.m()
+		t.undo = append(t.undo, wordUndo{off, m.load(off)})
+		m.store(off, v)
 		return
 	}
 	t.ov.set(off, v)
@@ -94,13 +101,23 @@ func (t *txn) bytes(off uint64, n int) []byte {
 }
 
 // savepoint and rollback make each operation inside an Update all-or-nothing.
-type savepoint struct{ ov, frees int }
+// Fresh space an operation took lies past the restored high-water mark again,
+// so only the words it wrote directly into earlier fresh space need undoing.
+type savepoint struct {
+	ov          overlayMark
+	frees, undo int
+}
 
-func (t *txn) savepoint() savepoint { return savepoint{t.ov.len(), len(t.frees)} }
+func (t *txn) savepoint() savepoint { return savepoint{t.ov.mark(), len(t.frees), len(t.undo)} }
 
 func (t *txn) rollback(s savepoint) {
 	t.ov.rollback(s.ov)
 	t.frees = t.frees[:s.frees]
+	m := t.m()
+	for i := len(t.undo) - 1; i >= s.undo; i-- {
+		m.store(t.undo[i].off, t.undo[i].old)
+	}
+	t.undo = t.undo[:s.undo]
 }
 
 // The redo log region: a header, then (offset, value) pairs.
@@ -140,22 +157,33 @@ func (t *txn) commit() error {
 
 	db := t.db
 	m := t.m()
+	// With Sync, three flushes order the steps on disk as they are ordered in
+	// memory: the records and the log before the commit word, the commit word
+	// before any applied word, the applied words before the log's retirement.
+	if err := db.flushIfSync(); err != nil {
+		return err
+	}
 	m.store(hdrPendingLog, logOff) // the commit point
-	if db.syncWrites {
-		if err := db.f.sync(); err != nil {
-			m.store(hdrPendingLog, 0)
-			return fmt.Errorf("kv: sync %s: %w", db.f.path, err)
-		}
+	if err := db.flushIfSync(); err != nil {
+		// Committed in memory: every process sees it, the next writer replays
+		// it; only its durability is in doubt.
+		return err
 	}
 	applyLog(m, log[logEntries:p])
-	if db.syncWrites {
-		// The applied words must be on disk before the log is retired, or a
-		// power loss could keep the retirement and lose some of them.
-		if err := db.f.sync(); err != nil {
-			return fmt.Errorf("kv: sync %s: %w", db.f.path, err)
-		}
+	if err := db.flushIfSync(); err != nil {
+		return err
 	}
 	m.store(hdrPendingLog, 0)
+	return nil
+}
+
+func (db *DB) flushIfSync() error {
+	if !db.syncWrites {
+		return nil
+	}
+	if err := db.f.sync(); err != nil {
+		return fmt.Errorf("kv: sync %s: the write is visible but may not be on disk: %w", db.f.path, err)
+	}
 	return nil
 }
 

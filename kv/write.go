@@ -126,7 +126,7 @@ func (db *DB) fits(size int) error {
 		need = uint64(chainPages(size)) * PageSize
 	}
 	// An empty file of MaxSize keeps its header, log and smallest table.
-	if room := db.maxSize - uint64(MinFileSize); need > room {
+	if room := db.maxSize - initHW; need > room {
 		return fmt.Errorf("kv: a %d-byte record cannot fit in a file of MaxSize %d: %w", size, db.maxSize, ErrTooLarge)
 	}
 	return nil
