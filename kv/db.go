@@ -4,7 +4,6 @@ package kv
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -37,6 +36,7 @@ type DB struct {
 	tx        txn
 	updater   atomic.Int64 // goroutine running an Update's fn, 0 if none
 	repairs   atomic.Int64 // killed writers' commits this handle finished
+	pid       uint64       // recorded in the header while this handle writes
 }
 
 // maxStreak bounds how many writes of this handle run under one hold of the
@@ -155,7 +155,7 @@ func (db *DB) lockWriter() error {
 	db.flockHeld = true
 	db.streak = 0
 	if !db.readOnly {
-		db.f.m.Load().store(hdrWriterPID, uint64(os.Getpid()))
+		db.f.m.Load().store(hdrWriterPID, db.pid)
 	}
 	return nil
 }

@@ -39,10 +39,21 @@ func sameSlot(a, b uint64) bool     { return a&^refBit == b&^refBit }
 // tableWord packs the table's page-aligned offset and log2 of its slot count.
 func tableParts(w uint64) (off uint64, log2 uint) { return w &^ 63, uint(w & 63) }
 
-// hashKey is the per-file seeded hash of a key.
+// hashKey is the per-file seeded hash of a key: xxhash64 of the seed's eight
+// little-endian bytes followed by the key. Keys that fit a small stack buffer
+// take xxhash's one-shot path, several times faster than a streaming Digest.
 func hashKey(seed uint64, key []byte) uint64 {
+	if len(key) <= 56 {
+		var buf [64]byte
+		le.PutUint64(buf[:], seed)
+		n := copy(buf[8:], key)
+		return xxhash.Sum64(buf[:8+n])
+	}
 	var d xxhash.Digest
-	d.ResetWithSeed(seed)
+	var s [8]byte
+	le.PutUint64(s[:], seed)
+	d.Reset()
+	d.Write(s[:])
 	d.Write(key)
 	return d.Sum64()
 }

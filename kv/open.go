@@ -117,6 +117,7 @@ func openDB(path string, osf *os.File, o Options) (*DB, error) {
 		readOnly:    o.ReadOnly,
 		syncWrites:  o.Sync,
 		lockTimeout: o.LockTimeout,
+		pid:         uint64(os.Getpid()), // getpid is a system call: once, not per write
 	}
 	db.tx.db = db
 	return db, nil

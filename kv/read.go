@@ -5,7 +5,9 @@ package kv
 import (
 	"bytes"
 	"fmt"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -33,6 +35,9 @@ const maxAttempts = 1 << 16
 // that freed the record, reused its space and published it again in the same
 // slot (ABA) can tear one copy, not several in a row: real damage persists.
 const badReads = 8
+
+// cacheLine is the line size readers plan their loads around.
+const cacheLine = 64
 
 // lookup appends the value of key to dst.
 func (db *DB) lookup(dst, key []byte) ([]byte, error) {
@@ -105,14 +110,18 @@ func (db *DB) readValue(off uint64, key, dst []byte) ([]byte, int) {
 		return dst, recBad
 	}
 	var hb [recHeader + 8]byte
-	raw, ok := db.f.span(off, recHeader)
-	if !ok {
+	in := off % PageSize
+	raw, ok := db.f.span(off, int(min(PageSize-in, 2*cacheLine)))
+	if !ok || len(raw) < recHeader {
 		return dst, recBad
 	}
-	copy(hb[:], raw)
-	if ext, ok := db.f.span(off+recHeader, 8); ok {
-		copy(hb[recHeader:], ext)
+	if len(raw) > cacheLine {
+		// Touch the record's second cache line now, with an address that does
+		// not depend on the first line's bytes, so that both misses overlap
+		// instead of following each other. An atomic load is never elided.
+		_ = atomic.LoadUint32((*uint32)(unsafe.Pointer(&raw[cacheLine])))
 	}
+	copy(hb[:], raw)
 	r, ok := parseRecordHeader(hb[:])
 	if !ok {
 		return dst, recBad
@@ -130,10 +139,26 @@ func (db *DB) readValue(off uint64, key, dst []byte) ([]byte, int) {
 		if !ok {
 			return dst, recBad
 		}
-		if !bytes.Equal(rec[r.hdr:r.hdr+r.klen], key) {
-			return dst, db.missOrBad(off)
+		// Copy the record once, check the copy (header as parsed, key, sum),
+		// then slide the value down over the header and key.
+		dst = append(dst, rec[4:]...)
+		body := dst[start:]
+		k := r.hdr - 4
+		if !bytes.Equal(body[:k], hb[4:r.hdr]) {
+			return dst[:start], recBad // the header changed while we copied
 		}
-		dst = append(dst, rec[r.hdr+r.klen:]...)
+		if !bytes.Equal(body[k:k+r.klen], key) {
+			return dst[:start], db.missOrBad(off)
+		}
+		if uint32(xxhash.Sum64(body)) != r.sum {
+			return dst[:start], recBad
+		}
+		n := copy(body, body[k+r.klen:])
+		dst = dst[:start+n]
+		if r.flags&recExpires != 0 && r.expiry <= time.Now().UnixMilli() {
+			return dst[:start], recExpired
+		}
+		return dst, recHit
 	} else {
 		if off%PageSize != chainHeader {
 			return dst, recBad
