@@ -120,6 +120,10 @@ func (t *txn) rollback(s savepoint) {
 	t.undo = t.undo[:s.undo]
 }
 
+// testStopAfterCommitPoint, set only by tests, makes commit stop right after
+// its commit point, as if the writer had been killed there.
+var testStopAfterCommitPoint func() bool
+
 // The redo log region: a header, then (offset, value) pairs.
 const (
 	logMagic   = 0x31306c766b706d // "mpkvl01"
@@ -164,6 +168,9 @@ func (t *txn) commit() error {
 		return err
 	}
 	m.store(hdrPendingLog, logOff) // the commit point
+	if testStopAfterCommitPoint != nil && testStopAfterCommitPoint() {
+		return nil // a test leaves the file as a writer killed here would
+	}
 	if err := db.flushIfSync(); err != nil {
 		// Committed in memory: every process sees it, the next writer replays
 		// it; only its durability is in doubt.
