@@ -8,6 +8,7 @@ type overlay struct {
 	offs     []uint64 // firstBit marks an offset's first write; dropped marks a removed entry
 	vals     []uint64
 	idx      map[uint64]int32 // offset -> latest entry, once the list is long
+	hdr      *[PageSize / 8]int32 // header word -> latest entry + 1, alongside idx
 	distinct int              // offsets written (entries with firstBit, not dropped)
 	drops    []dropped        // entries removed by drop, restored by rollback
 }
@@ -31,6 +32,9 @@ func (o *overlay) reset() {
 	o.offs = o.offs[:0]
 	o.vals = o.vals[:0]
 	o.idx = nil
+	if o.hdr != nil {
+		clear(o.hdr[:])
+	}
 	o.distinct = 0
 	o.drops = o.drops[:0]
 }
@@ -39,6 +43,11 @@ func (o *overlay) mark() overlayMark { return overlayMark{len(o.offs), len(o.dro
 
 // find returns the latest entry for off, or -1.
 func (o *overlay) find(off uint64) int {
+	if o.idx != nil && off < PageSize {
+		// The header's counters and list heads change in every operation of a
+		// large transaction: an array beats the map for them.
+		return int(o.hdr[off/8]) - 1
+	}
 	if o.idx != nil {
 		if i, ok := o.idx[off]; ok {
 			return int(i)
@@ -69,7 +78,7 @@ func (o *overlay) set(off, v uint64) {
 	o.offs = append(o.offs, e)
 	o.vals = append(o.vals, v)
 	if o.idx != nil {
-		o.idx[off] = int32(len(o.offs) - 1)
+		o.index(off, len(o.offs)-1)
 	} else if len(o.offs) > indexAfter {
 		o.reindex()
 	}
@@ -113,17 +122,34 @@ func (o *overlay) drop(lo, hi uint64) {
 		o.drops = append(o.drops, dropped{i, e})
 		o.offs[i] = droppedEntry
 		if o.idx != nil {
-			delete(o.idx, off)
+			o.index(off, -1)
 		}
 	}
 }
 
 func (o *overlay) reindex() {
 	o.idx = make(map[uint64]int32, 2*len(o.offs))
+	if o.hdr == nil {
+		o.hdr = new([PageSize / 8]int32)
+	} else {
+		clear(o.hdr[:])
+	}
 	for i, e := range o.offs {
 		if e != droppedEntry {
-			o.idx[e&^firstBit] = int32(i)
+			o.index(e&^firstBit, i)
 		}
+	}
+}
+
+// index records entry i as the latest for off; -1 forgets off.
+func (o *overlay) index(off uint64, i int) {
+	switch {
+	case off < PageSize:
+		o.hdr[off/8] = int32(i + 1)
+	case i < 0:
+		delete(o.idx, off)
+	default:
+		o.idx[off] = int32(i)
 	}
 }
 
