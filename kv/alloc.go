@@ -183,7 +183,7 @@ func (t *txn) deferFreePages(off uint64, pages int) {
 	t.frees = append(t.frees, freeItem{off: off, pages: pages})
 }
 
-func (t *txn) release(fr freeItem) {
+func (t *txn) freeNow(fr freeItem) {
 	switch {
 	case fr.pages > 0:
 		for i := 0; i < fr.pages; i++ {

@@ -58,6 +58,7 @@ type checker struct {
 	owner    []byte              // per page below hw: who owns it
 	objects  map[uint64][]uint64 // slab page -> bitmap of referenced objects
 	live     uint64              // record bytes referenced, by the allocator's measure
+	ttlKeys  uint64              // records that carry an expiry
 	problems []string
 }
 
@@ -128,6 +129,9 @@ func (c *checker) run() {
 	c.checkClassLists()
 	if got := c.word(hdrLiveBytes); got != c.live {
 		c.addf(0, hdrLiveBytes, "live bytes %d, records hold %d", got, c.live)
+	}
+	if got := c.word(hdrTTLKeys); got != c.ttlKeys {
+		c.addf(0, hdrTTLKeys, "header counts %d expiring records, the table holds %d", got, c.ttlKeys)
 	}
 }
 
@@ -211,6 +215,9 @@ func (c *checker) checkRecord(pos, off uint64) ([]byte, bool) {
 	if st != recHit {
 		c.addf(off/PageSize, off%PageSize, "damaged record (slot at page %d offset %d)", pos/PageSize, pos%PageSize)
 		return nil, false
+	}
+	if r.flags&recExpires != 0 {
+		c.ttlKeys++
 	}
 	size := r.size()
 	if size > maxSlabRecord {

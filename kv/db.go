@@ -68,7 +68,7 @@ func (db *DB) AppendGet(dst, key []byte) (out []byte, err error) {
 		return dst, ErrClosed
 	}
 	defer db.catchFault(&err, debug.SetPanicOnFault(true))
-	return db.lookup(dst, key)
+	return db.lookup(dst, key, nil)
 }
 
 // Put stores value under key, replacing any previous value. It returns after
@@ -128,6 +128,9 @@ func (db *DB) write(what string, op func(t *txn) error) (err error) {
 	t.begin()
 	if err := op(t); err != nil {
 		return err
+	}
+	if t.word(hdrTTLKeys) > 0 {
+		t.reclaimExpired(reclaimStep, nowMillis())
 	}
 	return t.commit()
 }

@@ -62,9 +62,11 @@ const (
 	hdrGrowths    = 224 // u64: file growths (stored directly)
 	hdrRehashes   = 232 // u64
 	hdrCommits    = 240 // u64
+	hdrTTLKeys    = 248 // u64: records that carry an expiry (0: writers skip reclaiming)
 
 	hdrClassHeads = 256 // [numClasses]u64: first slab page with free objects per class
 	hdrEnd        = hdrClassHeads + 8*64
+	hdrReclaimAt  = hdrEnd // u64: slot index where writers next look for expired records
 )
 
 const (

@@ -40,7 +40,7 @@ const badReads = 8
 const cacheLine = 64
 
 // lookup appends the value of key to dst.
-func (db *DB) lookup(dst, key []byte) ([]byte, error) {
+func (db *DB) lookup(dst, key []byte, expiry *int64) ([]byte, error) {
 	h := hashKey(db.seed, key)
 	tag := h >> tagShift
 	f := db.f
@@ -66,7 +66,7 @@ retry:
 			}
 			if s != slotTomb && slotTag(s) == tag {
 				var st int
-				dst, st = db.readValue(slotOff(s), key, dst[:start])
+				dst, st = db.readValue(slotOff(s), key, dst[:start], expiry)
 				if !sameSlot(m.load(pos), s) {
 					continue retry
 				}
@@ -105,7 +105,7 @@ func (f *file) span(off uint64, n int) ([]byte, bool) {
 
 // readValue reads the record at off; when it holds key it appends the value to
 // dst and checks the checksum over exactly the bytes returned.
-func (db *DB) readValue(off uint64, key, dst []byte) ([]byte, int) {
+func (db *DB) readValue(off uint64, key, dst []byte, expiry *int64) ([]byte, int) {
 	if off < PageSize || off%8 != 0 {
 		return dst, recBad
 	}
@@ -155,10 +155,7 @@ func (db *DB) readValue(off uint64, key, dst []byte) ([]byte, int) {
 		}
 		n := copy(body, body[k+r.klen:])
 		dst = dst[:start+n]
-		if r.flags&recExpires != 0 && r.expiry <= time.Now().UnixMilli() {
-			return dst[:start], recExpired
-		}
-		return dst, recHit
+		return db.expiryCheck(r, dst, start, expiry)
 	} else {
 		if off%PageSize != chainHeader {
 			return dst, recBad
@@ -195,8 +192,16 @@ func (db *DB) readValue(off uint64, key, dst []byte) ([]byte, int) {
 	if uint32(d.Sum64()) != r.sum {
 		return dst[:start], recBad
 	}
+	return db.expiryCheck(r, dst, start, expiry)
+}
+
+// expiryCheck hides an expired record and reports a live one's expiry.
+func (db *DB) expiryCheck(r recordMeta, dst []byte, start int, expiry *int64) ([]byte, int) {
 	if r.flags&recExpires != 0 && r.expiry <= time.Now().UnixMilli() {
 		return dst[:start], recExpired
+	}
+	if expiry != nil {
+		*expiry = r.expiry // 0 without recExpires
 	}
 	return dst, recHit
 }

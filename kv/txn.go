@@ -139,7 +139,7 @@ func (t *txn) commit() error {
 		return nil
 	}
 	for _, fr := range t.frees {
-		t.release(fr)
+		t.freeNow(fr)
 	}
 	t.frees = t.frees[:0]
 	t.addWord(hdrCommits, 1)

@@ -26,9 +26,11 @@ func (t *txn) put(key, value []byte, flags uint16, expiry int64) error {
 		return err
 	}
 	t.writeRecord(off, size, key, value, flags, expiry)
+	if flags&recExpires != 0 {
+		t.addWord(hdrTTLKeys, 1)
+	}
 	if p.found {
-		old := slotOff(p.slot)
-		t.deferFree(old, t.recordMeta(old).size())
+		t.release(slotOff(p.slot))
 	} else {
 		if p.tomb {
 			t.addWord(hdrTombs, -1)
@@ -49,19 +51,33 @@ func (t *txn) del(key []byte) bool {
 	if !p.found {
 		return false
 	}
-	old := slotOff(p.slot)
-	t.deferFree(old, t.recordMeta(old).size())
+	t.release(slotOff(p.slot))
+	t.clearSlot(p.pos)
+	return true
+}
+
+// clearSlot empties the slot at pos, or makes it a tombstone when a probe may
+// pass through it.
+func (t *txn) clearSlot(pos uint64) {
 	off, log2 := t.table()
-	next := off + (p.pos-off+8)&(8<<log2-1)
+	next := off + (pos-off+8)&(8<<log2-1)
 	if t.word(next) == 0 {
 		// Nothing probes past an empty slot, so this one may be empty too.
-		t.setWord(p.pos, 0)
+		t.setWord(pos, 0)
 	} else {
-		t.setWord(p.pos, slotTomb)
+		t.setWord(pos, slotTomb)
 		t.addWord(hdrTombs, 1)
 	}
 	t.addWord(hdrKeys, -1)
-	return true
+}
+
+// release schedules a replaced or deleted record's space to be freed.
+func (t *txn) release(off uint64) {
+	r := t.recordMeta(off)
+	if r.flags&recExpires != 0 {
+		t.addWord(hdrTTLKeys, -1)
+	}
+	t.deferFree(off, r.size())
 }
 
 // writeRecord fills the space at off, which is free in the committed state.

@@ -1,0 +1,122 @@
+//go:build unix
+
+package kv
+
+import (
+	"fmt"
+	"time"
+)
+
+// Expiry. A record may carry an expiry time (unix milliseconds). Readers in
+// every process compare it with their own clock, so an entry disappears for
+// everyone at the same wall-clock instant; its space is reclaimed later by
+// writers (reclaimExpired) or by DeleteExpired.
+
+// expiryFor converts a TTL to an absolute expiry; 0 means none.
+func expiryFor(ttl time.Duration) (uint16, int64) {
+	if ttl <= 0 {
+		return 0, 0
+	}
+	now := time.Now()
+	at := now.Add(ttl).UnixMilli()
+	if at <= now.UnixMilli() { // a TTL under a millisecond still outlives this instant
+		at = now.UnixMilli() + 1
+	}
+	return recExpires, at
+}
+
+// current is a key's live record as a writer sees it.
+type current struct {
+	p      probe
+	meta   recordMeta
+	value  []byte // valid until the transaction writes again
+	exists bool   // present and not expired
+}
+
+// lookupLive finds key's record, treating an expired one as absent.
+func (t *txn) lookupLive(key []byte) current {
+	h := hashKey(t.db.seed, key)
+	p := t.find(key, h)
+	c := current{p: p}
+	if !p.found {
+		return c
+	}
+	off := slotOff(p.slot)
+	c.meta = t.recordMeta(off)
+	if c.meta.flags&recExpires != 0 && c.meta.expiry <= nowMillis() {
+		return c
+	}
+	c.exists = true
+	if c.meta.size() <= maxSlabRecord {
+		c.value = t.bytes(off+uint64(c.meta.hdr+c.meta.klen), c.meta.vlen)
+	} else {
+		c.value = t.chainPrefix(off, c.meta.size())[c.meta.hdr+c.meta.klen:]
+	}
+	return c
+}
+
+// reclaimStep is how many slots a write examines for expired records when the
+// file holds any: little enough to cost nothing noticeable, enough that an
+// idle table is swept over many writes.
+const reclaimStep = 8
+
+// reclaimExpired deletes expired records found among the next n slots after
+// the shared cursor, and moves the cursor on. It returns how many it deleted.
+func (t *txn) reclaimExpired(n uint64, now int64) int {
+	off, log2 := t.table()
+	slots := uint64(1) << log2
+	at := t.word(hdrReclaimAt) % slots
+	deleted := 0
+	for i := uint64(0); i < min(n, slots); i++ {
+		pos := off + 8*((at+i)%slots)
+		s := t.word(pos)
+		if s == 0 || s == slotTomb {
+			continue
+		}
+		r := t.recordMeta(slotOff(s))
+		if r.flags&recExpires != 0 && r.expiry <= now {
+			t.release(slotOff(s))
+			t.clearSlot(pos)
+			deleted++
+		}
+	}
+	t.setWord(hdrReclaimAt, (at+min(n, slots))%slots)
+	return deleted
+}
+
+// DeleteExpired removes up to max expired entries (all of them if max <= 0)
+// in one pass over the table from where the last sweep stopped, and returns
+// how many it removed. Expired entries are invisible before that; this frees
+// their space and their place in Stats.Keys. It works in stretches of the
+// table, one transaction each, so other writers get the lock in between.
+func (db *DB) DeleteExpired(max int) (int, error) {
+	const stretch = 4096
+	total := 0
+	for scanned, slots := uint64(0), uint64(1); scanned < slots; scanned += stretch {
+		stop := false
+		err := db.write("DeleteExpired", func(t *txn) error {
+			_, log2 := t.table()
+			slots = uint64(1) << log2
+			if t.word(hdrTTLKeys) == 0 {
+				stop = true
+				return nil
+			}
+			now := nowMillis()
+			for i := uint64(0); i < stretch && i < slots; i += reclaimStep {
+				total += t.reclaimExpired(reclaimStep, now)
+				if max > 0 && total >= max {
+					stop = true
+					break
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("kv: DeleteExpired: %w", err)
+		}
+		if stop {
+			break
+		}
+	}
+	return total, nil
+}
