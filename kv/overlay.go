@@ -7,10 +7,10 @@ package kv
 type overlay struct {
 	offs     []uint64 // firstBit marks an offset's first write; dropped marks a removed entry
 	vals     []uint64
-	idx      map[uint64]int32 // offset -> latest entry, once the list is long
+	idx      map[uint64]int32     // offset -> latest entry, once the list is long
 	hdr      *[PageSize / 8]int32 // header word -> latest entry + 1, alongside idx
-	distinct int              // offsets written (entries with firstBit, not dropped)
-	drops    []dropped        // entries removed by drop, restored by rollback
+	distinct int                  // offsets written (entries with firstBit, not dropped)
+	drops    []dropped            // entries removed by drop, restored by rollback
 }
 
 // dropped remembers an entry that drop removed.
