@@ -159,3 +159,24 @@ func TestAddAndCAS(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCompactKeepsTTL(t *testing.T) {
+	db, path := openTemp(t, nil)
+	db.PutTTL([]byte("e"), []byte("v"), time.Hour)
+	db.Put([]byte("p"), []byte("v"))
+	dst := path + ".compact"
+	if err := db.SnapshotWith(dst, SnapshotOptions{Compact: true}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(dst, &Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if d, err := c.TTL([]byte("e")); err != nil || d < 59*time.Minute {
+		t.Fatalf("TTL in the compact copy = %v, %v", d, err)
+	}
+	if d, err := c.TTL([]byte("p")); err != nil || d != NoTTL {
+		t.Fatalf("TTL of a permanent key in the compact copy = %v, %v", d, err)
+	}
+}

@@ -16,13 +16,19 @@ import (
 // fn may read and write the DB. The slices passed to fn are valid only
 // during the call.
 func (db *DB) ForEach(fn func(key, value []byte) error) error {
+	return db.forEachRecord(func(key, value []byte, _ int64) error { return fn(key, value) })
+}
+
+// forEachRecord is ForEach that also passes each record's expiry (unix
+// milliseconds, 0 for none).
+func (db *DB) forEachRecord(fn func(key, value []byte, expiry int64) error) error {
 	it := iterator{db: db}
 	for {
 		ok, err := it.next()
 		if err != nil || !ok {
 			return err
 		}
-		if err := fn(it.key, it.val); err != nil {
+		if err := fn(it.key, it.val, it.expiry); err != nil {
 			return err
 		}
 	}
@@ -40,6 +46,7 @@ type iterator struct {
 	buf     []byte
 	key     []byte
 	val     []byte
+	expiry  int64
 	started bool
 }
 
@@ -101,7 +108,7 @@ func (it *iterator) next() (ok bool, err error) {
 				continue
 			}
 			it.seen = append(it.seen, h)
-			it.key, it.val = key, rec[r.hdr+r.klen:r.size()]
+			it.key, it.val, it.expiry = key, rec[r.hdr+r.klen:r.size()], r.expiry
 			it.pos++
 			return true, nil
 		}

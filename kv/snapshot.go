@@ -3,6 +3,7 @@
 package kv
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -177,13 +178,20 @@ func (db *DB) compactTo(path string, progress func(done, total int64)) error {
 	}
 	defer out.Close()
 	const batch = 1000
-	type pair struct{ k, v []byte }
+	type pair struct {
+		k, v   []byte
+		expiry int64
+	}
 	var pending []pair
 	var done int64
 	flush := func() error {
 		err := out.Update(func(tx *Tx) error {
 			for _, p := range pending {
-				if err := tx.Put(p.k, p.v); err != nil {
+				var flags uint16
+				if p.expiry != 0 {
+					flags = recExpires
+				}
+				if err := tx.t.put(p.k, p.v, flags, p.expiry); err != nil {
 					return err
 				}
 			}
@@ -192,8 +200,8 @@ func (db *DB) compactTo(path string, progress func(done, total int64)) error {
 		pending = pending[:0]
 		return err
 	}
-	err = db.ForEach(func(k, v []byte) error {
-		pending = append(pending, pair{append([]byte{}, k...), append([]byte{}, v...)})
+	err = db.forEachRecord(func(k, v []byte, expiry int64) error {
+		pending = append(pending, pair{bytes.Clone(k), bytes.Clone(v), expiry})
 		done++
 		if len(pending) == batch {
 			if progress != nil {
