@@ -1,0 +1,167 @@
+//go:build unix
+
+// Cache operations across real processes: counters, compare-and-swap and
+// expiry seen by other processes.
+package mapkv_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/mapkv/mapkv/kv"
+)
+
+// init runs a cache child role before any test when the environment names
+// one; the parent starts children with cacheChild.
+func init() {
+	role := os.Getenv("MAPKV_CACHE_CHILD")
+	if role == "" {
+		return
+	}
+	if err := runCacheChild(role, os.Getenv("MAPKV_PATH"), os.Getenv("MAPKV_ARG")); err != nil {
+		fmt.Fprintln(os.Stderr, "cache child:", err)
+		os.Exit(3)
+	}
+	os.Exit(0)
+}
+
+func cacheChild(role, path string, n int) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "MAPKV_CACHE_CHILD="+role, "MAPKV_PATH="+path, "MAPKV_ARG="+strconv.Itoa(n))
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+func runCacheChild(role, path, arg string) error {
+	n, _ := strconv.Atoi(arg)
+	db, err := kv.Open(path, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch role {
+	case "add":
+		for i := 0; i < n; i++ {
+			if _, err := db.Add([]byte("counter"), 1); err != nil {
+				return err
+			}
+		}
+	case "cas": // increments by read, then compare-and-swap, retrying on conflict
+		for i := 0; i < n; i++ {
+			for {
+				old, err := db.Get([]byte("cas"))
+				if err != nil {
+					return err
+				}
+				next := binary.LittleEndian.AppendUint64(nil, binary.LittleEndian.Uint64(old)+1)
+				ok, err := db.CompareAndSwap([]byte("cas"), old, next)
+				if err != nil {
+					return err
+				}
+				if ok {
+					break
+				}
+			}
+		}
+	case "ttl":
+		return db.PutTTL([]byte("ephemeral"), []byte("soon gone"), time.Duration(n)*time.Millisecond)
+	default:
+		return fmt.Errorf("unknown role %q", role)
+	}
+	return nil
+}
+
+func runAll(t *testing.T, cmds []*exec.Cmd) {
+	t.Helper()
+	for _, c := range cmds {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("child: %v", err)
+		}
+	}
+}
+
+// TestCountersAcrossProcesses: 4 processes Add 1 to one key 10k times each.
+func TestCountersAcrossProcesses(t *testing.T) {
+	n := 10_000
+	if testing.Short() {
+		n = 2_000
+	}
+	path := filepath.Join(t.TempDir(), "c.kv")
+	var cmds []*exec.Cmd
+	for i := 0; i < 4; i++ {
+		cmds = append(cmds, cacheChild("add", path, n))
+	}
+	runAll(t, cmds)
+	db, err := kv.Open(path, &kv.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	v, err := db.Get([]byte("counter"))
+	if err != nil || len(v) != 8 || int(binary.LittleEndian.Uint64(v)) != 4*n {
+		t.Fatalf("counter = %v (%v), want %d", v, err, 4*n)
+	}
+}
+
+// TestCASAcrossProcesses: read-then-CompareAndSwap increments from 4
+// processes lose nothing.
+func TestCASAcrossProcesses(t *testing.T) {
+	n := 2_000
+	if testing.Short() {
+		n = 500
+	}
+	path := filepath.Join(t.TempDir(), "cas.kv")
+	db, err := kv.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.Put([]byte("cas"), make([]byte, 8))
+	var cmds []*exec.Cmd
+	for i := 0; i < 4; i++ {
+		cmds = append(cmds, cacheChild("cas", path, n))
+	}
+	runAll(t, cmds)
+	v, _ := db.Get([]byte("cas"))
+	if got := int(binary.LittleEndian.Uint64(v)); got != 4*n {
+		t.Fatalf("CAS counter = %d, want %d", got, 4*n)
+	}
+}
+
+// TestExpirySeenByAnotherProcess: a key another process stored with a TTL
+// disappears here when its time is up, without any write.
+func TestExpirySeenByAnotherProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ttl.kv")
+	db, err := kv.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	runAll(t, []*exec.Cmd{cacheChild("ttl", path, 3000)})
+	if v, err := db.Get([]byte("ephemeral")); err != nil || string(v) != "soon gone" {
+		t.Fatalf("before expiry: %q, %v", v, err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, err := db.Get([]byte("ephemeral"))
+		if errors.Is(err, kv.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the key never expired: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
