@@ -23,7 +23,7 @@ func (db *DB) PutTTL(key, value []byte, ttl time.Duration) error {
 		return err
 	}
 	flags, at := expiryFor(ttl)
-	return db.write("PutTTL", func(t *txn) error { return t.put(key, value, flags, at) })
+	return db.writeEvicting("PutTTL", func(t *txn) error { return t.put(key, value, flags, at) })
 }
 
 // TTL returns how long key has left to live, NoTTL if it never expires, or
@@ -60,7 +60,7 @@ func (db *DB) Expire(key []byte, ttl time.Duration) error {
 		return err
 	}
 	flags, at := expiryFor(ttl)
-	return db.write("Expire", func(t *txn) error {
+	return db.writeEvicting("Expire", func(t *txn) error {
 		c := t.lookupLive(key)
 		if !c.exists {
 			return fmt.Errorf("kv: Expire: %w", ErrNotFound)
@@ -84,7 +84,8 @@ func (db *DB) AddTTL(key []byte, delta int64, ttl time.Duration) (int64, error) 
 		return 0, err
 	}
 	var n int64
-	err := db.write("Add", func(t *txn) error {
+	err := db.writeEvicting("Add", func(t *txn) error {
+		n = 0
 		c := t.lookupLive(key)
 		flags, at := expiryFor(ttl)
 		if c.exists {
@@ -109,7 +110,8 @@ func (db *DB) CompareAndSwap(key, old, new []byte) (bool, error) {
 		return false, err
 	}
 	swapped := false
-	err := db.write("CompareAndSwap", func(t *txn) error {
+	err := db.writeEvicting("CompareAndSwap", func(t *txn) error {
+		swapped = false
 		c := t.lookupLive(key)
 		switch {
 		case old == nil && c.exists, old != nil && (!c.exists || !bytes.Equal(c.value, old)):
@@ -146,7 +148,8 @@ func (db *DB) putIf(key, value []byte, ttl time.Duration, present bool) (bool, e
 	}
 	flags, at := expiryFor(ttl)
 	done := false
-	err := db.write("PutIfAbsent/Replace", func(t *txn) error {
+	err := db.writeEvicting("PutIfAbsent/Replace", func(t *txn) error {
+		done = false
 		if t.lookupLive(key).exists != present {
 			return nil
 		}
@@ -167,7 +170,8 @@ func (db *DB) Clear() error {
 			off, log2 := t.table()
 			for i := uint64(0); i < 1<<log2 && n < batch; i++ {
 				pos := off + 8*i
-				if s := t.word(pos); s != 0 && s != slotTomb {
+				// A deletion may shift another entry into pos: clear it too.
+				for s := t.word(pos); s != 0 && s != slotTomb && n < batch; s = t.word(pos) {
 					t.release(slotOff(s))
 					t.clearSlot(pos)
 					n++

@@ -19,6 +19,7 @@ type DB struct {
 	f           *file
 	seed        uint64
 	maxSize     uint64
+	evict       bool // the file is a cache: evict at MaxSize
 	readOnly    bool
 	syncWrites  bool
 	lockTimeout time.Duration
@@ -77,7 +78,7 @@ func (db *DB) Put(key, value []byte) error {
 	if err := checkPut(key, value); err != nil {
 		return err
 	}
-	return db.write("Put", func(t *txn) error { return t.put(key, value, 0, 0) })
+	return db.writeEvicting("Put", func(t *txn) error { return t.put(key, value, 0, 0) })
 }
 
 // Delete removes key. Deleting an absent key is not an error.

@@ -69,18 +69,24 @@ func (t *txn) reclaimExpired(n uint64, now int64) int {
 	deleted := 0
 	for i := uint64(0); i < min(n, slots); i++ {
 		pos := off + 8*((at+i)%slots)
-		s := t.word(pos)
-		if s == 0 || s == slotTomb {
-			continue
-		}
-		r := t.recordMeta(slotOff(s))
-		if r.flags&recExpires != 0 && r.expiry <= now {
+		for { // a deletion may shift another entry into pos
+			s := t.word(pos)
+			if s == 0 || s == slotTomb {
+				break
+			}
+			r := t.recordMeta(slotOff(s))
+			if r.flags&recExpires == 0 || r.expiry > now {
+				break
+			}
 			t.release(slotOff(s))
 			t.clearSlot(pos)
 			deleted++
 		}
 	}
 	t.setWord(hdrReclaimAt, (at+min(n, slots))%slots)
+	if deleted > 0 {
+		t.addWord(hdrExpired, int64(deleted))
+	}
 	return deleted
 }
 

@@ -11,19 +11,22 @@ import (
 // The index: an open-addressing table of 8-byte slots with linear probing,
 // living in the shared mapping (docs/format.md, "Slots"). A slot is
 //
-//	bits 63..38  tag: the top 26 bits of the key's seeded hash
-//	bit  37      reference bit (reserved for cache eviction; readers may set it)
+//	bits 63..39  tag: the top 25 bits of the key's seeded hash
+//	bit  38      written bit: set by a write in cache mode (evict.go)
+//	bit  37      read bit: set by a read in cache mode
 //	bits 36..0   record offset / 8
 //
 // 0 is an empty slot and slotTomb a deleted one. The table has a power-of-two
 // number of slots and a key's home slot is the top bits of its hash, so the
 // tag alone places a key in a larger table: a rehash never reads records
-// while the table has at most 2^26 slots.
+// while the table has at most 2^25 slots.
 const (
 	slotTomb   = 1
-	tagShift   = 38
+	tagShift   = 39
 	tagBits    = 64 - tagShift
-	refBit     = 1 << 37
+	refBit     = 1 << 37 // read bit
+	wroteBit   = 1 << 38
+	useBits    = refBit | wroteBit
 	offMask    = refBit - 1
 	minLog2    = 9 // one page of slots
 	maxLog2    = 40
@@ -34,7 +37,7 @@ const (
 func makeSlot(h, off uint64) uint64 { return h>>tagShift<<tagShift | off>>3 }
 func slotOff(s uint64) uint64       { return (s & offMask) << 3 }
 func slotTag(s uint64) uint64       { return s >> tagShift }
-func sameSlot(a, b uint64) bool     { return a&^refBit == b&^refBit }
+func sameSlot(a, b uint64) bool     { return a&^useBits == b&^useBits }
 
 // tableWord packs the table's page-aligned offset and log2 of its slot count.
 func tableParts(w uint64) (off uint64, log2 uint) { return w &^ 63, uint(w & 63) }
@@ -174,7 +177,7 @@ func (t *txn) rehash() error {
 		if s == 0 || s == slotTomb {
 			continue
 		}
-		s &^= refBit
+		// The reference bit moves with the entry: a rehash is no reason to evict.
 		var j uint64
 		if log2 <= tagBits {
 			j = slotTag(s) >> (tagBits - log2)

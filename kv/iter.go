@@ -42,7 +42,8 @@ type iterator struct {
 	tw      uint64 // table being walked; 0 before the first call
 	pos     uint64 // next slot index
 	seen    []uint64
-	skip    map[uint64]struct{}
+	skip    map[uint64]struct{} // hashes to skip after a restart or rewind
+	moves   [2]uint64           // hdrMoveStart and hdrMoveEnd when last checked
 	buf     []byte
 	key     []byte
 	val     []byte
@@ -64,8 +65,15 @@ func (it *iterator) next() (ok bool, err error) {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		m := f.m.Load()
 		tw := m.load(hdrTable)
+		moves := [2]uint64{m.load(hdrMoveStart), m.load(hdrMoveEnd)}
 		if !it.started {
-			it.tw, it.started = tw, true
+			it.tw, it.started, it.moves = tw, true, moves
+		}
+		if moves != it.moves && tw == it.tw {
+			// A deletion shifted entries back, perhaps past this walk: go back
+			// to the start of the current cluster and skip what was returned.
+			it.moves = moves
+			it.rewind(m, tw)
 		}
 		if tw != it.tw { // the table moved: start over, skipping what was returned
 			it.tw, it.pos = tw, 0
@@ -108,6 +116,9 @@ func (it *iterator) next() (ok bool, err error) {
 				continue
 			}
 			it.seen = append(it.seen, h)
+			if it.skip != nil {
+				it.skip[h] = struct{}{}
+			}
 			it.key, it.val, it.expiry = key, rec[r.hdr+r.klen:r.size()], r.expiry
 			it.pos++
 			return true, nil
@@ -117,6 +128,24 @@ func (it *iterator) next() (ok bool, err error) {
 		}
 	}
 	return false, fmt.Errorf("kv: %s: the table kept changing: %w", f.path, ErrLocked)
+}
+
+// rewind moves the walk back to the first slot of the cluster before it and
+// makes sure every key returned so far is skipped.
+func (it *iterator) rewind(m *mapping, tw uint64) {
+	if it.skip == nil {
+		it.skip = make(map[uint64]struct{}, len(it.seen))
+		for _, h := range it.seen {
+			it.skip[h] = struct{}{}
+		}
+	}
+	toff, log2 := tableParts(tw)
+	for n := uint64(0); it.pos > 0 && n < 1<<log2; n++ {
+		if s := m.load(toff + 8*(it.pos-1)); s == 0 {
+			break
+		}
+		it.pos--
+	}
 }
 
 // readRecord copies the whole record at off into buf and checks it.

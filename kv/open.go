@@ -95,6 +95,9 @@ func openDB(path string, osf *os.File, o Options) (*DB, error) {
 		return nil, fmt.Errorf("kv: open %s: Options.MaxSize %d differs from the file's MaxSize %d (use 0 to take the file's): %w",
 			path, o.MaxSize, h.maxSize, ErrInvalid)
 	}
+	if o.Evict && h.flags&flagEvict == 0 {
+		return nil, fmt.Errorf("kv: open %s: Options.Evict is set but the file was created without it: %w", path, ErrInvalid)
+	}
 	size, err := (&file{fd: fd}).fileSize()
 	if err != nil {
 		return nil, fmt.Errorf("kv: open %s: %w", path, err)
@@ -114,6 +117,7 @@ func openDB(path string, osf *os.File, o Options) (*DB, error) {
 		f:           f,
 		seed:        h.seed,
 		maxSize:     h.maxSize,
+		evict:       h.flags&flagEvict != 0,
 		readOnly:    o.ReadOnly,
 		syncWrites:  o.Sync,
 		lockTimeout: o.LockTimeout,
@@ -171,6 +175,13 @@ func initUnderLock(path string, fd int, o Options) error {
 	return nil
 }
 
+func fileFlags(o Options) uint64 {
+	if o.Evict {
+		return flagEvict
+	}
+	return 0
+}
+
 // The layout of a new file: header, log, one page of slots, then free space.
 const (
 	initLogOff   = 1 * PageSize
@@ -193,6 +204,7 @@ func initFile(fd int, o Options) error {
 		pageSize: PageSize,
 		seed:     binary.LittleEndian.Uint64(seed[:]),
 		maxSize:  uint64(o.MaxSize),
+		flags:    fileFlags(o),
 		created:  uint64(time.Now().UnixMilli()),
 	})
 	le.PutUint64(page[hdrState:], stateCreating)

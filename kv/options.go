@@ -29,6 +29,12 @@ type Options struct {
 	// existing file with 0 takes the file's, a different non-zero value is
 	// ErrInvalid.
 	MaxSize int64
+	// Evict makes the file a cache: at MaxSize (which it requires), writes make
+	// room by evicting entries not used recently (CLOCK: a reference bit set
+	// by reads and writes, cleared by a sweeping hand) instead of returning
+	// ErrFull. A setting of the file, stored at creation like MaxSize: false
+	// takes the file's.
+	Evict bool
 	// Sync flushes every committed write to the device before the write
 	// returns: durable against power loss, at the cost of two fdatasync calls.
 	// Without it a write survives any process crash but not a power loss.
@@ -56,6 +62,9 @@ func (o Options) normalize() (Options, error) {
 		o.InitialSize = DefaultInitialSize
 	}
 	o.InitialSize = max(roundUp(o.InitialSize, PageSize), MinFileSize)
+	if o.Evict && o.MaxSize == 0 {
+		return o, fmt.Errorf("kv: Evict needs a MaxSize to evict at: %w", ErrInvalid)
+	}
 	if o.MaxSize > 0 {
 		o.MaxSize = max(roundUp(o.MaxSize, PageSize), MinFileSize)
 		o.InitialSize = min(o.InitialSize, o.MaxSize)

@@ -44,6 +44,10 @@ const (
 	// Read by lock-free readers; written rarely (its own cache line).
 	hdrTable    = 64 // u64: table offset | log2(slots)
 	hdrFileSize = 72 // u64: bytes of the file that may be used
+	// A deletion that shifts entries back stores hdrMoveStart = n before its
+	// slot stores and hdrMoveEnd = n after them (docs/concurrency.md, "Deletion").
+	hdrMoveStart = 80 // u64
+	hdrMoveEnd   = 88 // u64
 
 	// Writer bookkeeping (another cache line). Stored directly: hdrState,
 	// hdrPendingLog, hdrWriterPID. Everything else changes through the redo log.
@@ -66,7 +70,16 @@ const (
 
 	hdrClassHeads = 256 // [numClasses]u64: first slab page with free objects per class
 	hdrEnd        = hdrClassHeads + 8*64
-	hdrReclaimAt  = hdrEnd // u64: slot index where writers next look for expired records
+	hdrReclaimAt  = hdrEnd      // u64: slot index where writers next look for expired records
+	hdrClockHand  = hdrEnd + 8  // u64: slot index where eviction looks next
+	hdrEvictions  = hdrEnd + 16 // u64: entries evicted
+	hdrExpired    = hdrEnd + 24 // u64: expired entries reclaimed
+)
+
+// File settings in hdrFlags.
+const (
+	flagEvict      = 1 << 0 // at MaxSize, writes evict entries instead of failing
+	fileFlagsKnown = flagEvict
 )
 
 const (
@@ -249,7 +262,7 @@ func parseFixedHeader(p []byte) (headerFields, error) {
 	if h.pageSize != PageSize {
 		return h, fmt.Errorf("page size %d, this build uses %d: %w", h.pageSize, PageSize, ErrCorrupt)
 	}
-	if h.flags != 0 {
+	if h.flags&^fileFlagsKnown != 0 {
 		return h, fmt.Errorf("unknown file flags %#x (newer format?): %w", h.flags, ErrCorrupt)
 	}
 	return h, nil

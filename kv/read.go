@@ -5,6 +5,7 @@ package kv
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -36,6 +37,9 @@ const maxAttempts = 1 << 16
 // slot (ABA) can tear one copy, not several in a row: real damage persists.
 const badReads = 8
 
+// maxUnfinished bounds how long a reader waits for a deletion's moves to end.
+const maxUnfinished = 1000
+
 // cacheLine is the line size readers plan their loads around.
 const cacheLine = 64
 
@@ -45,12 +49,13 @@ func (db *DB) lookup(dst, key []byte, expiry *int64) ([]byte, error) {
 	tag := h >> tagShift
 	f := db.f
 	start := len(dst)
-	bad := 0
+	bad, unfinished := 0, 0
 retry:
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		dst = dst[:start]
 		m := f.m.Load()
 		tw := m.load(hdrTable)
+		moveStart, moveEnd := m.load(hdrMoveStart), m.load(hdrMoveEnd)
 		toff, log2 := tableParts(tw)
 		if log2 < minLog2 || log2 > maxLog2 || toff < PageSize || !f.ensure(int64(toff+8<<log2)) {
 			return dst, fmt.Errorf("kv: %s: slot table %d (2^%d slots) outside the file: %w", f.path, toff, log2, ErrCorrupt)
@@ -72,6 +77,9 @@ retry:
 				}
 				switch st {
 				case recHit:
+					if s&refBit == 0 && db.evict && !db.readOnly {
+						atomic.CompareAndSwapUint64(m.word(pos), s, s|refBit)
+					}
 					return dst, nil
 				case recExpired:
 					return dst[:start], ErrNotFound
@@ -86,6 +94,18 @@ retry:
 			i = (i + 1) & mask
 		}
 		if m.load(hdrTable) != tw {
+			continue
+		}
+		// A miss is only sure if no deletion moved entries meanwhile: one may
+		// have carried the key back past this probe. A move in progress when
+		// the probe began counts too, unless it never ends (its writer died
+		// mid-apply and no writer has come since to finish it).
+		if m.load(hdrMoveStart) != moveStart {
+			continue
+		}
+		if moveStart != moveEnd && unfinished < maxUnfinished {
+			unfinished++
+			runtime.Gosched()
 			continue
 		}
 		return dst[:start], ErrNotFound

@@ -26,6 +26,9 @@ type Stats struct {
 	SlotLoad   float64 // (Keys + Tombstones) / Slots; the table doubles past 0.75
 	MaxProbe   int64   // longest probe distance since the last rehash
 
+	Evictions int64 // entries evicted to make room (cache mode)
+	Expired   int64 // expired entries whose space was reclaimed
+
 	Growths  int64 // times the file grew
 	Rehashes int64 // times the index table was rebuilt
 	Commits  int64 // committed write transactions
@@ -65,6 +68,8 @@ func (db *DB) Stats() (st Stats) {
 		Tombstones: w(hdrTombs),
 		MaxProbe:   w(hdrMaxProbe),
 		Growths:    w(hdrGrowths),
+		Evictions:  w(hdrEvictions),
+		Expired:    w(hdrExpired),
 		Rehashes:   w(hdrRehashes),
 		Commits:    w(hdrCommits),
 	}

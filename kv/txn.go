@@ -23,6 +23,7 @@ type txn struct {
 	hw0     uint64     // committed high-water mark: words at or above it are fresh, written directly
 	frees   []freeItem // space to free at commit, so this transaction never reuses it
 	undo    []wordUndo // old values of words written directly, for rollback
+	moved   bool       // a deletion shifted entries: commit closes the move window
 	limit   uint64     // bytes of the file this writer may touch
 	maxSize uint64
 }
@@ -52,6 +53,7 @@ func (t *txn) begin() {
 	t.ov.reset()
 	t.frees = t.frees[:0]
 	t.undo = t.undo[:0]
+	t.moved = false
 	f := t.db.f
 	m := f.m.Load()
 	f.ensure(int64(m.load(hdrFileSize)))
@@ -106,11 +108,15 @@ func (t *txn) bytes(off uint64, n int) []byte {
 type savepoint struct {
 	ov          overlayMark
 	frees, undo int
+	moved       bool
 }
 
-func (t *txn) savepoint() savepoint { return savepoint{t.ov.mark(), len(t.frees), len(t.undo)} }
+func (t *txn) savepoint() savepoint {
+	return savepoint{t.ov.mark(), len(t.frees), len(t.undo), t.moved}
+}
 
 func (t *txn) rollback(s savepoint) {
+	t.moved = s.moved
 	t.ov.rollback(s.ov)
 	t.frees = t.frees[:s.frees]
 	m := t.m()
@@ -142,6 +148,10 @@ func (t *txn) commit() error {
 		t.freeNow(fr)
 	}
 	t.frees = t.frees[:0]
+	if t.moved {
+		// First written here, so applied after every slot move of the log.
+		t.setWord(hdrMoveEnd, t.word(hdrMoveStart))
+	}
 	t.addWord(hdrCommits, 1)
 	logOff, err := t.logRegion()
 	if err != nil {

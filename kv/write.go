@@ -40,7 +40,11 @@ func (t *txn) put(key, value []byte, flags uint16, expiry int64) error {
 			t.setWord(hdrMaxProbe, p.dist)
 		}
 	}
-	t.setWord(p.pos, makeSlot(h, off))
+	s := makeSlot(h, off)
+	if t.db.evict {
+		s |= wroteBit // a write is a use
+	}
+	t.setWord(p.pos, s)
 	return nil
 }
 
@@ -56,19 +60,60 @@ func (t *txn) del(key []byte) bool {
 	return true
 }
 
-// clearSlot empties the slot at pos, or makes it a tombstone when a probe may
-// pass through it.
+// clearSlot deletes the entry at pos by backward shift: each later entry of
+// the cluster that may live closer to its home moves back into the hole, and
+// the last hole becomes empty. No tombstones are left, so a table churned by
+// deletes never needs a rehash, which would need fresh contiguous pages.
+// After it, pos may hold another entry: callers scanning the table look at pos
+// again. Readers that miss a key while entries move retry (hdrMoveStart/End).
 func (t *txn) clearSlot(pos uint64) {
 	off, log2 := t.table()
-	next := off + (pos-off+8)&(8<<log2-1)
-	if t.word(next) == 0 {
-		// Nothing probes past an empty slot, so this one may be empty too.
-		t.setWord(pos, 0)
-	} else {
-		t.setWord(pos, slotTomb)
-		t.addWord(hdrTombs, 1)
+	mask := uint64(1)<<log2 - 1
+	t.noteMove()
+	i := (pos - off) / 8
+	for j := (i + 1) & mask; j != i; j = (j + 1) & mask {
+		s := t.word(off + 8*j)
+		if s == 0 {
+			break
+		}
+		if s == slotTomb { // left by an older writer: the hole becomes one too
+			t.setWord(off+8*i, slotTomb)
+			t.addWord(hdrTombs, 1)
+			t.addWord(hdrKeys, -1)
+			return
+		}
+		if home := t.home(s, log2); !cyclicIn(home, i, j) {
+			t.setWord(off+8*i, s)
+			i = j
+		}
 	}
+	t.setWord(off+8*i, 0)
 	t.addWord(hdrKeys, -1)
+}
+
+// cyclicIn reports whether h lies in the cyclic interval (i, j].
+func cyclicIn(h, i, j uint64) bool {
+	if i <= j {
+		return i < h && h <= j
+	}
+	return h > i || h <= j
+}
+
+// home is the home slot of the entry s in a table of 2^log2 slots.
+func (t *txn) home(s uint64, log2 uint) uint64 {
+	if log2 <= tagBits {
+		return slotTag(s) >> (tagBits - log2)
+	}
+	return t.hashAt(slotOff(s)) >> (64 - log2)
+}
+
+// noteMove opens this transaction's move window: hdrMoveStart's first write
+// precedes every slot move in the log, and commit closes it with hdrMoveEnd.
+func (t *txn) noteMove() {
+	if !t.moved {
+		t.moved = true
+		t.setWord(hdrMoveStart, t.word(hdrMoveEnd)+1)
+	}
 }
 
 // release schedules a replaced or deleted record's space to be freed.
