@@ -1,0 +1,74 @@
+package main
+
+import (
+	"errors"
+	"path/filepath"
+
+	"github.com/mapkv/mapkv/kv"
+)
+
+func init() {
+	register(&Peer{
+		Name:          "mapkv",
+		Order:         0,
+		Open:          openMapkv,
+		MultiProcess:  true,
+		SnapshotSyncs: true,
+		Notes: "default Options (no Sync: a write survives a process crash, not a power loss); " +
+			"Get is AppendGet into a reused buffer; Batch is one Update; Snapshot syncs the copy and renames it",
+	})
+}
+
+type mapkvStore struct{ db *kv.DB }
+
+func openMapkv(cfg Config) (Store, error) {
+	db, err := kv.Open(filepath.Join(cfg.Dir, "data.mapkv"), &kv.Options{ReadOnly: cfg.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	return &mapkvStore{db: db}, nil
+}
+
+func (s *mapkvStore) Get(dst, key []byte) ([]byte, bool, error) {
+	v, err := s.db.AppendGet(dst, key)
+	if errors.Is(err, kv.ErrNotFound) {
+		return dst, false, nil
+	}
+	return v, err == nil, err
+}
+
+// GetCopy is kv's Get, which returns a new slice: the get-hit-copy row.
+func (s *mapkvStore) GetCopy(key []byte) ([]byte, error) { return s.db.Get(key) }
+
+func (s *mapkvStore) Put(key, value []byte) error { return s.db.Put(key, value) }
+
+func (s *mapkvStore) Batch(keys, values [][]byte) error {
+	return s.db.Update(func(tx *kv.Tx) error {
+		for i := range keys {
+			if err := tx.Put(keys[i], values[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *mapkvStore) Snapshot(dst string) error { return s.db.Snapshot(dst) }
+
+// ExtraSnapshots are the other copy methods kv offers, measured beside
+// the default one.
+func (s *mapkvStore) ExtraSnapshots() map[string]func(dst string) error {
+	return map[string]func(dst string) error{
+		"Snapshot(SnapshotMmap)": func(dst string) error {
+			return s.db.SnapshotWith(dst, kv.SnapshotOptions{Method: kv.SnapshotMmap})
+		},
+		"Snapshot(Compact)": func(dst string) error {
+			return s.db.SnapshotWith(dst, kv.SnapshotOptions{Compact: true})
+		},
+	}
+}
+
+// DataFile returns the store's file.
+func (s *mapkvStore) DataFile() string { return s.db.Path() }
+
+func (s *mapkvStore) Close() error { return s.db.Close() }
