@@ -9,7 +9,7 @@ import (
 
 // command is one kvtool subcommand. Each lives in its own command_NAME.go,
 // whose constructor declares its flags and its run function; adding a command
-// (incr and watch come with cache mode) is a new file and a line in commands.
+// is a new file and a line in commands.
 type command struct {
 	name    string
 	args    string // positional arguments for the synopsis, e.g. "FILE KEY"
@@ -36,6 +36,8 @@ func commands() []*command {
 		newGetCommand(),
 		newPutCommand(),
 		newDelCommand(),
+		newIncrCommand(),
+		newTTLCommand(),
 		newListCommand(),
 		newStatCommand(),
 		newCheckCommand(),
@@ -102,7 +104,7 @@ commands:
 	}
 	fmt.Fprint(w, `
 Flags may come before or after the arguments; "--" ends the flags.
-Exit status: 0 success, 1 key not found (get) or damage found (check),
+Exit status: 0 success, 1 key not found (get, ttl) or damage found (check),
 2 bad usage or any other error.
 Run 'kvtool help COMMAND' for the details of one command.
 `)

@@ -1,6 +1,11 @@
 package main
 
-import "bufio"
+import (
+	"bufio"
+	"errors"
+
+	"github.com/mapkv/mapkv/kv"
+)
 
 func newDumpCommand() *command {
 	c := newCommand("dump", "FILE", "write every record as JSON lines", 1, 1)
@@ -10,11 +15,18 @@ per line, in the file's order (unspecified):
 
   {"key":"user:1","value":"Ada"}
   {"key64":"/wA=","value64":"AAEC"}
+  {"key":"session:9","value":"x","ttl_ms":59750}
 
 A key or value that is valid UTF-8 is a JSON string under "key" or "value";
-any other is standard base64 (with padding) under "key64" or "value64".
+any other is standard base64 (with padding) under "key64" or "value64". A key
+that expires has "ttl_ms", the milliseconds it has left when dump reads it;
+a key that expires while dump runs is left out.
+
 "kvtool load" reads the format back, so "kvtool dump a | kvtool load b" copies
-every record byte for byte. docs/cli.md describes the format exactly.
+every record byte for byte. Load counts ttl_ms from when it stores the
+record, so an expiring key lives in b longer than in a by the time between
+dump reading it and load storing it. docs/cli.md describes the format
+exactly.
 `
 	c.run = func(e *env, args []string) error {
 		return runDump(e, args[0])
@@ -31,7 +43,19 @@ func runDump(e *env, path string) error {
 	out := bufio.NewWriterSize(e.stdout, 64<<10)
 	enc := newRecordEncoder(out)
 	err = db.ForEach(func(k, v []byte) error {
-		return enc.encode(k, v, true)
+		// ForEach does not say when a key expires; ask for each. The key
+		// may have been written since ForEach read it: then the TTL is the
+		// new record's, as it would be had dump read the key a moment later.
+		ttl, err := db.TTL(k)
+		switch {
+		case errors.Is(err, kv.ErrNotFound):
+			return nil // expired (or deleted) since ForEach read it
+		case err != nil:
+			return err
+		case ttl == kv.NoTTL:
+			ttl = 0
+		}
+		return enc.encode(k, v, true, ttl)
 	})
 	// What was read before an error goes out too, as it would have in a
 	// larger dump anyway; the exit status says the output is incomplete.

@@ -49,7 +49,7 @@ func runList(e *env, path string, prefix []byte, values, asJSON bool) error {
 			v = nil
 		}
 		if asJSON {
-			return enc.encode(k, v, values)
+			return enc.encode(k, v, values, 0)
 		}
 		line = appendKey(line[:0], k)
 		if values {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"io"
+	"time"
 
 	"github.com/mapkv/mapkv/kv"
 )
@@ -12,7 +13,9 @@ func newLoadCommand() *command {
 	c.help = `
 Load reads records in the dump format from stdin (see kvtool help dump) and
 stores them in FILE, creating it if missing. A key that FILE already has gets
-the loaded value; other keys stay. Blank lines are skipped.
+the loaded value, and its expiry: a record with "ttl_ms" expires that many
+milliseconds after load stores it, a record without it never does. Other keys
+stay. Blank lines are skipped.
 
 Records are stored in atomic batches of up to 1000 records (fewer when the
 values are large). On a line that is not a valid record, load stores every
@@ -38,7 +41,10 @@ func runLoad(e *env, w *writeOptions, path string) error {
 	if err != nil {
 		return err
 	}
-	type pair struct{ k, v []byte }
+	type pair struct {
+		k, v []byte
+		ttl  time.Duration // 0: never expires
+	}
 	var batch []pair
 	size := 0
 	flush := func() error {
@@ -47,7 +53,7 @@ func runLoad(e *env, w *writeOptions, path string) error {
 		}
 		err := db.Update(func(tx *kv.Tx) error {
 			for _, p := range batch {
-				if err := tx.Put(p.k, p.v); err != nil {
+				if err := tx.PutTTL(p.k, p.v, p.ttl); err != nil {
 					return err
 				}
 			}
@@ -58,7 +64,7 @@ func runLoad(e *env, w *writeOptions, path string) error {
 	}
 	dec := newRecordDecoder(e.stdin)
 	for {
-		k, v, derr := dec.next()
+		k, v, ttl, derr := dec.next()
 		if derr != nil {
 			// Store what came before a bad line, as the help promises.
 			if err := flush(); err != nil {
@@ -71,7 +77,7 @@ func runLoad(e *env, w *writeOptions, path string) error {
 			}
 			return derr
 		}
-		batch = append(batch, pair{k, v})
+		batch = append(batch, pair{k, v, ttl})
 		size += len(k) + len(v)
 		if len(batch) >= loadBatchRecords || size >= loadBatchBytes {
 			if err := flush(); err != nil {

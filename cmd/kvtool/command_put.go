@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/mapkv/mapkv/kv"
 )
@@ -10,24 +11,29 @@ import (
 func newPutCommand() *command {
 	c := newCommand("put", "FILE KEY VALUE", "store a value under a key", 3, 3)
 	c.help = `
-Put stores VALUE under KEY, replacing any value the key had, and creates FILE
-if it does not exist. A VALUE of "-" reads the value from stdin, byte for
-byte, for binary values or values too long for the command line (up to 64 MiB).
-Keys that start with "-" go after "--": kvtool put db -- -k v. To store the
-one-byte value "-", pipe it: printf - | kvtool put db k -.
+Put stores VALUE under KEY, replacing any value and expiry the key had, and
+creates FILE if it does not exist. A VALUE of "-" reads the value from stdin,
+byte for byte, for binary values or values too long for the command line (up
+to 64 MiB). Keys that start with "-" go after "--": kvtool put db -- -k v. To
+store the one-byte value "-", pipe it: printf - | kvtool put db k -.
+
+With --ttl D the key expires D from now (a Go duration: 300ms, 90s, 1h);
+without it, or with D of 0 or less, it never expires. An expired key is gone
+for every reader at once; "kvtool ttl" shows the time a key has left.
 
 When another process holds the writer lock, put waits up to --lock-timeout,
 then fails. A failed put (full file, value too large, lock not taken) exits 2
 and says why.
 `
 	w := addWriteFlags(c.flags)
+	ttl := addTTLFlag(c.flags, "expire the key after `duration` (300ms, 1h); 0 or less: never")
 	c.run = func(e *env, args []string) error {
-		return runPut(e, w, args[0], args[1], args[2])
+		return runPut(e, w, args[0], args[1], args[2], *ttl)
 	}
 	return c
 }
 
-func runPut(e *env, w *writeOptions, path, key, value string) error {
+func runPut(e *env, w *writeOptions, path, key, value string, ttl time.Duration) error {
 	if key == "" {
 		return usagef("KEY must not be empty")
 	}
@@ -42,7 +48,8 @@ func runPut(e *env, w *writeOptions, path, key, value string) error {
 	if err != nil {
 		return err
 	}
-	if err := db.Put([]byte(key), v); err != nil {
+	// PutTTL with ttl <= 0 is Put: no expiry.
+	if err := db.PutTTL([]byte(key), v, ttl); err != nil {
 		err = w.fail(path, db, err)
 		db.Close()
 		return err

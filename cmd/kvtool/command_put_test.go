@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mapkv/mapkv/kv"
 )
@@ -111,4 +112,67 @@ func TestPutLocked(t *testing.T) {
 	if _, err := db.Get([]byte("k")); err == nil {
 		t.Error("the failed put stored its key")
 	}
+}
+
+func TestPutTTL(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "db")
+	start := time.Now()
+	kvtool(t, nil, "put", path, "k", "v", "--ttl", "200ms").want(t, exitOK)
+	stored := time.Now()
+	r := kvtool(t, nil, "get", path, "k")
+	if r.code == exitFalse && time.Since(start) >= 200*time.Millisecond {
+		t.Skipf("put and get took %v, longer than the TTL", time.Since(start))
+	}
+	if r.want(t, exitOK); r.stdout != "v" {
+		t.Errorf("get before expiry: %q", r.stdout)
+	}
+	time.Sleep(300*time.Millisecond - time.Since(stored))
+	kvtool(t, nil, "get", path, "k").want(t, exitFalse)
+	kvtool(t, nil, "ttl", path, "k").want(t, exitFalse)
+
+	// The flag goes anywhere; 0 or less is no expiry; a plain put removes one.
+	kvtool(t, nil, "put", "--ttl", "1h", path, "k", "v").want(t, exitOK)
+	if d := ttlOf(t, path, "k"); d <= 0 || d > time.Hour {
+		t.Errorf("TTL after --ttl 1h: %v", d)
+	}
+	kvtool(t, nil, "put", path, "k", "v").want(t, exitOK)
+	kvtool(t, nil, "put", path, "zero", "v", "--ttl", "0").want(t, exitOK)
+	kvtool(t, nil, "put", path, "neg", "v", "--ttl=-1s").want(t, exitOK)
+	for _, k := range []string{"k", "zero", "neg"} {
+		if d := ttlOf(t, path, k); d != kv.NoTTL {
+			t.Errorf("TTL of %s: %v, want none", k, d)
+		}
+	}
+}
+
+func TestPutTTLUsage(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "db")
+	for _, d := range []string{"soon", "5", "1 h", ""} {
+		r := kvtool(t, nil, "put", path, "k", "v", "--ttl", d)
+		r.usage(t, "put")
+		if !strings.Contains(r.stderr, "-ttl") {
+			t.Errorf("--ttl %q: stderr does not name the flag: %q", d, r.stderr)
+		}
+	}
+	kvtool(t, nil, "put", path, "k", "v", "--ttl").usage(t, "put")
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("a put with a bad --ttl created the file: %v", err)
+	}
+}
+
+// ttlOf returns kv's TTL of key in the database at path, opened read-only.
+func ttlOf(t *testing.T, path, key string) time.Duration {
+	t.Helper()
+	db, err := kv.Open(path, &kv.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d, err := db.TTL([]byte(key))
+	if err != nil {
+		t.Fatalf("TTL(%q): %v", key, err)
+	}
+	return d
 }

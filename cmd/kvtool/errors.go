@@ -90,9 +90,9 @@ func explain(err error) string {
 	case errors.Is(err, fs.ErrNotExist) && e.write:
 		return fmt.Sprintf("cannot create %s: its directory does not exist", p)
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Sprintf("%s does not exist: check the path (put and load create a new file)", p)
+		return fmt.Sprintf("%s does not exist: check the path (put, incr and load create a new file)", p)
 	case errors.Is(err, fs.ErrPermission) && e.write:
-		return fmt.Sprintf("no permission to write %s: get, list, stat, check and dump need only read access", p)
+		return fmt.Sprintf("no permission to write %s: get, ttl, list, stat, check and dump need only read access", p)
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Sprintf("no permission to read %s", p)
 	}

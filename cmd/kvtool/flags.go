@@ -15,8 +15,9 @@ var errHelp = flag.ErrHelp
 // order. Unlike fs.Parse, which stops at the first positional argument, it
 // accepts flags anywhere, so "kvtool put F K V --sync" and "kvtool put --sync
 // F K V" mean the same. "--" ends the flags; a lone "-" is positional (put
-// reads the value from stdin); an argument that starts with "-" is a flag, so
-// a key like "-x" needs "--" before it.
+// reads the value from stdin), and so is "-" followed by a digit, a negative
+// number (incr's N) since no flag name starts with a digit; any other argument
+// that starts with "-" is a flag, so a key like "-x" needs "--" before it.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
@@ -25,7 +26,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 			pos = append(pos, args[i+1:]...)
 			break
 		}
-		if len(a) < 2 || a[0] != '-' {
+		if len(a) < 2 || a[0] != '-' || '0' <= a[1] && a[1] <= '9' {
 			pos = append(pos, a)
 			continue
 		}

@@ -22,6 +22,8 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"F", "--name", "-x", "K"}, []string{"F", "K"}, false, "-x"},
 		{[]string{"F", "--force=false", "K"}, []string{"F", "K"}, false, ""},
 		{[]string{"F", "-", "K"}, []string{"F", "-", "K"}, false, ""},
+		{[]string{"F", "-5", "--force"}, []string{"F", "-5"}, true, ""},
+		{[]string{"F", "-1x", "--name", "-2"}, []string{"F", "-1x"}, false, "-2"},
 		{[]string{"F", "--", "--force", "-K"}, []string{"F", "--force", "-K"}, false, ""},
 		{[]string{"--force", "--", "--"}, []string{"--"}, true, ""},
 	}

@@ -6,8 +6,8 @@
 //
 // Every command names the database file first, like bbolt and mdb_stat do.
 // Flags may come before or after the other arguments. The exit status is
-// grep's: 0 on success, 1 when get finds no key or check finds damage, 2 for
-// bad usage and every other error. docs/cli.md documents each command, its
+// grep's: 0 on success, 1 when get or ttl finds no key or check finds damage,
+// 2 for bad usage and every other error. docs/cli.md documents each command, its
 // output, and the dump format.
 package main
 
@@ -21,7 +21,7 @@ import (
 // Exit statuses, as grep's, so shell scripts can tell "no" from "failed".
 const (
 	exitOK    = 0 // success
-	exitFalse = 1 // get found no such key; check found damage
+	exitFalse = 1 // get or ttl found no such key; check found damage
 	exitError = 2 // bad usage or any other error
 )
 

@@ -94,3 +94,9 @@ func mustExist(path string) error {
 	_, err := os.Stat(path)
 	return fail(path, nil, err)
 }
+
+// addTTLFlag defines --ttl, the expiry of the keys that put and incr create.
+// 0, the default, and any duration below it mean no expiry, as for kv.PutTTL.
+func addTTLFlag(fs *flag.FlagSet, usage string) *time.Duration {
+	return fs.Duration("ttl", 0, usage)
+}

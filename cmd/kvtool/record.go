@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"time"
 	"unicode/utf8"
 
 	"github.com/mapkv/mapkv/kv"
@@ -16,15 +18,15 @@ import (
 // record is one line of the dump format (docs/cli.md, "The dump format"): a
 // JSON object with the key as a string when it is valid UTF-8 and as
 // standard base64 under key64 otherwise; the value likewise. JSON strings
-// cannot carry bytes that are not UTF-8, hence the two spellings.
+// cannot carry bytes that are not UTF-8, hence the two spellings. ttl_ms is
+// the time an expiring key has left, in milliseconds; absent for a key that
+// never expires.
 type record struct {
 	Key     *string `json:"key,omitempty"`
 	Key64   *string `json:"key64,omitempty"`
 	Value   *string `json:"value,omitempty"`
 	Value64 *string `json:"value64,omitempty"`
-	// TTLms is reserved for the expiry that cache mode will add. Load
-	// refuses it for now rather than load an expiring key as a permanent one.
-	TTLms json.RawMessage `json:"ttl_ms,omitempty"`
+	TTLms   *int64  `json:"ttl_ms,omitempty"`
 }
 
 // recordEncoder writes records as JSON lines.
@@ -37,12 +39,19 @@ func newRecordEncoder(w io.Writer) *recordEncoder {
 	return &recordEncoder{enc: enc}
 }
 
-// encode writes the line for k and, if withValue, v.
-func (e *recordEncoder) encode(k, v []byte, withValue bool) error {
+// encode writes the line for k and, if withValue, v; a ttl of 0 or less
+// writes no ttl_ms.
+func (e *recordEncoder) encode(k, v []byte, withValue bool, ttl time.Duration) error {
 	var r record
 	r.Key, r.Key64 = spell(k)
 	if withValue {
 		r.Value, r.Value64 = spell(v)
+	}
+	if ttl > 0 {
+		// Rounded up: a key with 0.5ms left must not be written as one
+		// that never expires, nor be refused by load.
+		ms := int64((ttl + time.Millisecond - 1) / time.Millisecond)
+		r.TTLms = &ms
 	}
 	return e.enc.Encode(&r)
 }
@@ -68,64 +77,72 @@ func newRecordDecoder(r io.Reader) *recordDecoder {
 	return &recordDecoder{r: bufio.NewReaderSize(r, 64<<10)}
 }
 
-// next returns the next key and value, or io.EOF after the last. An error
-// names the line it is about.
-func (d *recordDecoder) next() (k, v []byte, err error) {
+// next returns the next key, value and time to live (0: never expires), or
+// io.EOF after the last. An error names the line it is about.
+func (d *recordDecoder) next() (k, v []byte, ttl time.Duration, err error) {
 	for {
 		b, err := d.r.ReadBytes('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, nil, fmt.Errorf("reading the input: %w", err)
+			return nil, nil, 0, fmt.Errorf("reading the input: %w", err)
 		}
 		if len(bytes.TrimSpace(b)) == 0 {
 			if err != nil {
-				return nil, nil, io.EOF
+				return nil, nil, 0, io.EOF
 			}
 			d.line++
 			continue
 		}
 		d.line++
-		k, v, perr := parseRecord(b)
+		k, v, ttl, perr := parseRecord(b)
 		if perr != nil {
-			return nil, nil, fmt.Errorf("line %d: %w", d.line, perr)
+			return nil, nil, 0, fmt.Errorf("line %d: %w", d.line, perr)
 		}
-		return k, v, nil
+		return k, v, ttl, nil
 	}
 }
 
+// maxTTLms is the largest ttl_ms load takes: the longest time.Duration.
+const maxTTLms = math.MaxInt64 / int64(time.Millisecond)
+
 // parseRecord decodes one line of the dump format and checks it is a record
-// kv can store.
-func parseRecord(line []byte) (k, v []byte, err error) {
+// kv can store. ttl is 0 for a record without ttl_ms.
+func parseRecord(line []byte) (k, v []byte, ttl time.Duration, err error) {
 	// The JSON decoder would quietly turn such bytes into U+FFFD.
 	if !utf8.Valid(line) {
-		return nil, nil, errors.New("not valid UTF-8 (bytes that are not text go in base64 under key64 or value64)")
+		return nil, nil, 0, errors.New("not valid UTF-8 (bytes that are not text go in base64 under key64 or value64)")
 	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	var r record
 	if err := dec.Decode(&r); err != nil {
-		return nil, nil, fmt.Errorf("not a dump record: %v", err)
+		return nil, nil, 0, fmt.Errorf("not a dump record: %v", err)
 	}
 	if dec.More() {
-		return nil, nil, errors.New("not a dump record: more than one JSON value on the line")
-	}
-	if r.TTLms != nil {
-		return nil, nil, errors.New(`"ttl_ms" needs cache mode, which this kvtool does not support yet`)
+		return nil, nil, 0, errors.New("not a dump record: more than one JSON value on the line")
 	}
 	if k, err = unspell("key", r.Key, r.Key64); err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	if v, err = unspell("value", r.Value, r.Value64); err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	switch {
 	case len(k) == 0:
-		return nil, nil, errors.New("empty key")
+		return nil, nil, 0, errors.New("empty key")
 	case len(k) > kv.MaxKeySize:
-		return nil, nil, fmt.Errorf("key of %d bytes: keys may have up to %d", len(k), kv.MaxKeySize)
+		return nil, nil, 0, fmt.Errorf("key of %d bytes: keys may have up to %d", len(k), kv.MaxKeySize)
 	case len(v) > kv.MaxValueSize:
-		return nil, nil, fmt.Errorf("value of %d bytes: values may have up to %s", len(v), formatSize(kv.MaxValueSize))
+		return nil, nil, 0, fmt.Errorf("value of %d bytes: values may have up to %s", len(v), formatSize(kv.MaxValueSize))
 	}
-	return k, v, nil
+	if r.TTLms != nil {
+		// 0 or less would be a key that has already expired or one that
+		// never does; dump writes neither, so such a line is a mistake.
+		if ms := *r.TTLms; ms <= 0 || ms > maxTTLms {
+			return nil, nil, 0, fmt.Errorf(`"ttl_ms" is %d: it must be from 1 to %d milliseconds (omit it for a key that never expires)`, ms, maxTTLms)
+		}
+		ttl = time.Duration(*r.TTLms) * time.Millisecond
+	}
+	return k, v, ttl, nil
 }
 
 // unspell returns the bytes of field, given as text or as base64 under

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/mapkv/mapkv/kv"
+)
+
+func newTTLCommand() *command {
+	c := newCommand("ttl", "FILE KEY", "print the time a key has left to live", 2, 2)
+	c.help = `
+TTL prints how long KEY has left before it expires, as a Go duration
+rounded to the millisecond (1h59m59.5s, 250ms), or "none" for a key that
+never expires.
+
+The exit status is 1, with nothing on stdout, when KEY is absent or has
+expired. Like get, ttl opens FILE read-only and never creates it.
+`
+	c.run = func(e *env, args []string) error {
+		return runTTL(e, args[0], args[1])
+	}
+	return c
+}
+
+func runTTL(e *env, path, key string) error {
+	if key == "" {
+		return usagef("KEY must not be empty")
+	}
+	db, err := openRead(path, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	d, err := db.TTL([]byte(key))
+	if errors.Is(err, kv.ErrNotFound) {
+		return &statusError{status: exitFalse, msg: fmt.Sprintf("key %s not found in %s", quoteKey([]byte(key)), path)}
+	}
+	if err != nil {
+		return fail(path, db, err)
+	}
+	s := "none"
+	if d != kv.NoTTL {
+		s = d.String()
+	}
+	_, err = fmt.Fprintln(e.stdout, s)
+	return err
+}
