@@ -49,7 +49,7 @@ func (t *txn) grow(end uint64) error {
 	}
 	f := t.db.f
 	if err := f.growTo(int64(size)); err != nil {
-		return fmt.Errorf("kv: %w", err)
+		return fmt.Errorf("kv: %s: %w", f.path, err)
 	}
 	f.m.Load().store(hdrGrowths, f.m.Load().load(hdrGrowths)+1)
 	t.limit = uint64(f.limit.Load())

@@ -85,7 +85,7 @@ func (it *iterator) next() (ok bool, err error) {
 			}
 		}
 		toff, log2 := tableParts(tw)
-		if log2 < minLog2 || log2 > maxLog2 || toff < PageSize || !f.ensure(int64(toff+8<<log2)) {
+		if !tableInFile(f, toff, log2) {
 			return false, fmt.Errorf("kv: %s: slot table outside the file: %w", f.path, ErrCorrupt)
 		}
 		m = f.m.Load()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -43,7 +44,9 @@ func Open(path string, opts *Options) (*DB, error) {
 
 func openOS(path string, o Options) (*os.File, error) {
 	if o.ReadOnly {
-		f, err := os.OpenFile(path, os.O_RDONLY, 0)
+		// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+		// writer; openDB then refuses anything but a regular file.
+		f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			return nil, fmt.Errorf("kv: open %s: %w", path, err)
 		}

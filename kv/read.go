@@ -57,7 +57,7 @@ retry:
 		tw := m.load(hdrTable)
 		moveStart, moveEnd := m.load(hdrMoveStart), m.load(hdrMoveEnd)
 		toff, log2 := tableParts(tw)
-		if log2 < minLog2 || log2 > maxLog2 || toff < PageSize || !f.ensure(int64(toff+8<<log2)) {
+		if !tableInFile(f, toff, log2) {
 			return dst, fmt.Errorf("kv: %s: slot table %d (2^%d slots) outside the file: %w", f.path, toff, log2, ErrCorrupt)
 		}
 		m = f.m.Load()
@@ -111,6 +111,14 @@ retry:
 		return dst[:start], ErrNotFound
 	}
 	return dst[:start], fmt.Errorf("kv: %s: key kept changing under %d reads: %w", f.path, maxAttempts, ErrLocked)
+}
+
+// tableInFile reports whether a table word read from the file describes a
+// table inside it. The arithmetic stays unsigned and below the format's bound,
+// so a damaged word cannot wrap around into a small number.
+func tableInFile(f *file, toff uint64, log2 uint) bool {
+	return log2 >= minLog2 && log2 <= maxLog2 && toff >= PageSize && toff%PageSize == 0 &&
+		toff < maxFileSize && 8<<log2 <= maxFileSize-toff && f.ensure(int64(toff+8<<log2))
 }
 
 // span returns n bytes of the file at off, or false if the file (as its header

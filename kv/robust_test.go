@@ -354,7 +354,6 @@ func TestNotAFile(t *testing.T) {
 // TestReadOnlyFIFO: a read-only Open of a FIFO must return an error, not wait
 // for a writer to open the other end.
 func TestReadOnlyFIFO(t *testing.T) {
-	t.Skip("BUG: Open(fifo, ReadOnly) blocks in open(2) until a writer opens the FIFO; see openOS")
 	fifo := filepath.Join(t.TempDir(), "fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
@@ -507,7 +506,6 @@ func TestFileMode(t *testing.T) {
 // TestTableWordOutOfRange: a damaged table word whose offset is near 2^64
 // (found by FuzzHeader) must read as damage, not crash the reader.
 func TestTableWordOutOfRange(t *testing.T) {
-	t.Skip("BUG: lookup and iterator.next check the table's end with int64(toff+8<<log2), which wraps negative for a huge offset; Get and ForEach then index the mapping out of range and panic")
 	db, path := openTemp(t, nil)
 	for i := 0; i < 10; i++ {
 		db.Put([]byte(fmt.Sprint("k", i)), []byte("v"))

@@ -1,0 +1,5 @@
+//go:build unix && !race
+
+package mapkv_test
+
+const raceEnabled = false
