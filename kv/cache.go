@@ -32,25 +32,26 @@ func (db *DB) TTL(key []byte) (time.Duration, error) {
 	if err := checkKey(key); err != nil {
 		return 0, err
 	}
-	var at int64
+	var info readInfo
 	var buf [64]byte
-	if _, err := db.getExpiry(buf[:0], key, &at); err != nil {
+	if _, err := db.getInfo(buf[:0], key, &info); err != nil {
 		return 0, err
 	}
-	if at == 0 {
+	if info.flags&recExpires == 0 {
 		return NoTTL, nil
 	}
-	return max(time.Duration(at-nowMillis())*time.Millisecond, time.Millisecond), nil
+	return max(time.Duration(info.expiry-nowMillis())*time.Millisecond, time.Millisecond), nil
 }
 
-func (db *DB) getExpiry(dst, key []byte, at *int64) (out []byte, err error) {
+// getInfo is AppendGet that also reports the record's details.
+func (db *DB) getInfo(dst, key []byte, info *readInfo) (out []byte, err error) {
 	db.closeMu.RLock()
 	defer db.closeMu.RUnlock()
 	if db.closed.Load() {
 		return dst, ErrClosed
 	}
 	defer db.catchFault(&err, debug.SetPanicOnFault(true))
-	return db.lookup(dst, key, at)
+	return db.lookup(dst, key, info)
 }
 
 // Expire sets key to expire after ttl; ttl <= 0 removes its expiry. It returns

@@ -23,6 +23,7 @@ type DB struct {
 	readOnly    bool
 	syncWrites  bool
 	lockTimeout time.Duration
+	computeFor  time.Duration // Options.ComputeTimeout
 
 	closeMu sync.RWMutex // readers hold it shared; Close exclusively
 	closed  atomic.Bool
@@ -133,7 +134,11 @@ func (db *DB) write(what string, op func(t *txn) error) (err error) {
 	if t.word(hdrTTLKeys) > 0 {
 		t.reclaimExpired(reclaimStep, nowMillis())
 	}
-	return t.commit()
+	if err := t.commit(); err != nil {
+		return err
+	}
+	db.wakeWatchers()
+	return nil
 }
 
 // lockWriter takes the writer lock for a write, Check or Snapshot. From inside

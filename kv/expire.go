@@ -27,10 +27,11 @@ func expiryFor(ttl time.Duration) (uint16, int64) {
 
 // current is a key's live record as a writer sees it.
 type current struct {
-	p      probe
-	meta   recordMeta
-	value  []byte // valid until the transaction writes again
-	exists bool   // present and not expired
+	p       probe
+	meta    recordMeta
+	value   []byte // valid until the transaction writes again
+	exists  bool   // present and not expired
+	pending bool   // a live GetOrCompute lease holds the key
 }
 
 // lookupLive finds key's record, treating an expired one as absent.
@@ -44,6 +45,10 @@ func (t *txn) lookupLive(key []byte) current {
 	off := slotOff(p.slot)
 	c.meta = t.recordMeta(off)
 	if c.meta.flags&recExpires != 0 && c.meta.expiry <= nowMillis() {
+		return c
+	}
+	if c.meta.flags&recPending != 0 {
+		c.pending = true
 		return c
 	}
 	c.exists = true

@@ -107,7 +107,7 @@ func (it *iterator) next() (ok bool, err error) {
 				return false, fmt.Errorf("kv: %s: page %d offset %d: damaged record: %w",
 					f.path, slotOff(s)/PageSize, slotOff(s)%PageSize, ErrCorrupt)
 			}
-			if r.flags&recExpires != 0 && r.expiry <= now {
+			if r.flags&recExpires != 0 && r.expiry <= now || r.flags&recPending != 0 {
 				continue
 			}
 			key := rec[r.hdr : r.hdr+r.klen]

@@ -124,6 +124,7 @@ func openDB(path string, osf *os.File, o Options) (*DB, error) {
 		readOnly:    o.ReadOnly,
 		syncWrites:  o.Sync,
 		lockTimeout: o.LockTimeout,
+		computeFor:  o.ComputeTimeout,
 		pid:         uint64(os.Getpid()), // getpid is a system call: once, not per write
 	}
 	db.tx.db = db

@@ -41,6 +41,10 @@ type Options struct {
 	Sync bool
 	// Mode is the permission of a new file; 0 means 0o600.
 	Mode os.FileMode
+	// ComputeTimeout is how long GetOrCompute lets another process's fn run
+	// before it stops waiting for it and computes the value itself (a
+	// computer that died holds the key no longer than this). 0 means 10s.
+	ComputeTimeout time.Duration
 	// LockTimeout bounds how long a write waits for the writer lock held by
 	// another process or handle; then it returns ErrLocked. 0 means wait as
 	// long as it takes.
@@ -54,6 +58,9 @@ func (o Options) normalize() (Options, error) {
 	}
 	if o.Mode&^os.ModePerm != 0 {
 		return o, fmt.Errorf("kv: Mode %v has more than permission bits: %w", o.Mode, ErrInvalid)
+	}
+	if o.ComputeTimeout <= 0 {
+		o.ComputeTimeout = 10 * time.Second
 	}
 	if o.Mode == 0 {
 		o.Mode = 0o600

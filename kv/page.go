@@ -74,6 +74,11 @@ const (
 	hdrClockHand  = hdrEnd + 8  // u64: slot index where eviction looks next
 	hdrEvictions  = hdrEnd + 16 // u64: entries evicted
 	hdrExpired    = hdrEnd + 24 // u64: expired entries reclaimed
+
+	// Watch (watch.go), on a cache line of their own: writers touch them only
+	// while someone watches.
+	hdrWatchSeq   = 1024 // u32 futex word: bumped by a write while watchers wait
+	hdrWatchUntil = 1032 // u64: unix ms until which a watcher may be waiting
 )
 
 // File settings in hdrFlags.
@@ -120,7 +125,8 @@ const (
 const (
 	recHeader  = 12
 	recExpires = 1 << 0
-	recFlagsOK = recExpires
+	recPending = 1 << 1 // a GetOrCompute lease, not a value: readers see no key
+	recFlagsOK = recExpires | recPending
 )
 
 // sizeClasses are the object sizes of slab pages: multiples of 8 up to 128,

@@ -44,7 +44,7 @@ const maxUnfinished = 1000
 const cacheLine = 64
 
 // lookup appends the value of key to dst.
-func (db *DB) lookup(dst, key []byte, expiry *int64) ([]byte, error) {
+func (db *DB) lookup(dst, key []byte, info *readInfo) ([]byte, error) {
 	h := hashKey(db.seed, key)
 	tag := h >> tagShift
 	f := db.f
@@ -71,7 +71,7 @@ retry:
 			}
 			if s != slotTomb && slotTag(s) == tag {
 				var st int
-				dst, st = db.readValue(slotOff(s), key, dst[:start], expiry)
+				dst, st = db.readValue(slotOff(s), key, dst[:start], info)
 				if !sameSlot(m.load(pos), s) {
 					continue retry
 				}
@@ -133,7 +133,7 @@ func (f *file) span(off uint64, n int) ([]byte, bool) {
 
 // readValue reads the record at off; when it holds key it appends the value to
 // dst and checks the checksum over exactly the bytes returned.
-func (db *DB) readValue(off uint64, key, dst []byte, expiry *int64) ([]byte, int) {
+func (db *DB) readValue(off uint64, key, dst []byte, info *readInfo) ([]byte, int) {
 	if off < PageSize || off%8 != 0 {
 		return dst, recBad
 	}
@@ -183,7 +183,7 @@ func (db *DB) readValue(off uint64, key, dst []byte, expiry *int64) ([]byte, int
 		}
 		n := copy(body, body[k+r.klen:])
 		dst = dst[:start+n]
-		return db.expiryCheck(r, dst, start, expiry)
+		return db.expiryCheck(r, dst, start, off, info)
 	} else {
 		if off%PageSize != chainHeader {
 			return dst, recBad
@@ -220,16 +220,32 @@ func (db *DB) readValue(off uint64, key, dst []byte, expiry *int64) ([]byte, int
 	if uint32(d.Sum64()) != r.sum {
 		return dst[:start], recBad
 	}
-	return db.expiryCheck(r, dst, start, expiry)
+	return db.expiryCheck(r, dst, start, off, info)
 }
 
-// expiryCheck hides an expired record and reports a live one's expiry.
-func (db *DB) expiryCheck(r recordMeta, dst []byte, start int, expiry *int64) ([]byte, int) {
-	if r.flags&recExpires != 0 && r.expiry <= time.Now().UnixMilli() {
-		return dst[:start], recExpired
+// readInfo is what a reader may want to know besides the value.
+type readInfo struct {
+	expiry int64  // unix milliseconds, 0 for none
+	flags  uint16 // the record's flags
+	sum    uint32 // the record's checksum
+	off    uint64 // the record's offset
+}
+
+// version is a key's version as Watch reports it: it changes whenever the
+// key's record is replaced by different content. 0 means absent.
+func (r readInfo) version() uint64 {
+	return (r.off>>3)<<32 | uint64(r.sum) | 1<<63
+}
+
+// expiryCheck hides an expired record (and a pending GetOrCompute lease) and
+// reports a live one's details.
+func (db *DB) expiryCheck(r recordMeta, dst []byte, start int, off uint64, info *readInfo) ([]byte, int) {
+	gone := r.flags&recExpires != 0 && r.expiry <= time.Now().UnixMilli()
+	if info != nil {
+		*info = readInfo{expiry: r.expiry, flags: r.flags, sum: r.sum, off: off}
 	}
-	if expiry != nil {
-		*expiry = r.expiry // 0 without recExpires
+	if gone || r.flags&recPending != 0 {
+		return dst[:start], recExpired
 	}
 	return dst, recHit
 }

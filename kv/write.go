@@ -155,7 +155,7 @@ func (t *txn) get(key []byte, now func() int64) ([]byte, error) {
 	}
 	off := slotOff(p.slot)
 	r := t.recordMeta(off)
-	if r.flags&recExpires != 0 && r.expiry <= now() {
+	if r.flags&recExpires != 0 && r.expiry <= now() || r.flags&recPending != 0 {
 		return nil, ErrNotFound
 	}
 	var rec []byte
