@@ -72,6 +72,20 @@ func runCacheChild(role, path, arg string) error {
 		}
 	case "ttl":
 		return db.PutTTL([]byte("ephemeral"), []byte("soon gone"), time.Duration(n)*time.Millisecond)
+	case "compute": // GetOrCompute; each run of fn is counted with Add
+		v, err := db.GetOrCompute([]byte("computed"), time.Hour, func() ([]byte, error) {
+			if _, err := db.Add([]byte("fn-runs"), 1); err != nil {
+				return nil, err
+			}
+			time.Sleep(200 * time.Millisecond) // long enough for every process to arrive
+			return []byte("the answer"), nil
+		})
+		if err != nil {
+			return err
+		}
+		if string(v) != "the answer" {
+			return fmt.Errorf("GetOrCompute returned %q", v)
+		}
 	default:
 		return fmt.Errorf("unknown role %q", role)
 	}
@@ -163,5 +177,25 @@ func TestExpirySeenByAnotherProcess(t *testing.T) {
 			t.Fatalf("the key never expired: %v", err)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestGetOrComputeAcrossProcesses: 4 processes ask for the same absent key at
+// once; fn runs in exactly one of them and all get its value.
+func TestGetOrComputeAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "compute.kv")
+	db, err := kv.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var cmds []*exec.Cmd
+	for i := 0; i < 4; i++ {
+		cmds = append(cmds, cacheChild("compute", path, 0))
+	}
+	runAll(t, cmds)
+	v, err := db.Get([]byte("fn-runs"))
+	if err != nil || binary.LittleEndian.Uint64(v) != 1 {
+		t.Fatalf("fn ran %v times (%v), want once", v, err)
 	}
 }

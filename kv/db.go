@@ -3,6 +3,7 @@
 package kv
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -38,6 +39,8 @@ type DB struct {
 	tx        txn
 	updater   atomic.Int64 // goroutine running an Update's fn, 0 if none
 	repairs   atomic.Int64 // killed writers' commits this handle finished
+	hits      atomic.Int64 // Gets that found their key (cache mode only)
+	misses    atomic.Int64 // Gets that did not (cache mode only)
 	pid       uint64       // recorded in the header while this handle writes
 }
 
@@ -70,7 +73,15 @@ func (db *DB) AppendGet(dst, key []byte) (out []byte, err error) {
 		return dst, ErrClosed
 	}
 	defer db.catchFault(&err, debug.SetPanicOnFault(true))
-	return db.lookup(dst, key, nil)
+	out, err = db.lookup(dst, key, nil)
+	if db.evict { // a cache's users want its hit ratio; others skip the shared counter
+		if err == nil {
+			db.hits.Add(1)
+		} else if errors.Is(err, ErrNotFound) {
+			db.misses.Add(1)
+		}
+	}
+	return out, err
 }
 
 // Put stores value under key, replacing any previous value. It returns after

@@ -69,3 +69,14 @@ func TestEvictNeverFull(t *testing.T) {
 		t.Fatalf("Evict without MaxSize = %v", err)
 	}
 }
+
+func TestCacheHitsAndMisses(t *testing.T) {
+	db, _ := openTemp(t, &Options{MaxSize: 1 << 20, Evict: true})
+	db.Put([]byte("a"), []byte("1"))
+	db.Get([]byte("a"))
+	db.Get([]byte("a"))
+	db.Get([]byte("b"))
+	if st := db.Stats(); st.Hits != 2 || st.Misses != 1 {
+		t.Fatalf("Hits %d, Misses %d; want 2, 1", st.Hits, st.Misses)
+	}
+}

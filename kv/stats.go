@@ -28,6 +28,9 @@ type Stats struct {
 
 	Evictions int64 // entries evicted to make room (cache mode)
 	Expired   int64 // expired entries whose space was reclaimed
+	// Hits and Misses count this handle's Gets in cache mode (Options.Evict);
+	// they are per handle, not per file, so that readers share no counter.
+	Hits, Misses int64
 
 	Growths  int64 // times the file grew
 	Rehashes int64 // times the index table was rebuilt
@@ -69,6 +72,8 @@ func (db *DB) Stats() (st Stats) {
 		MaxProbe:   w(hdrMaxProbe),
 		Growths:    w(hdrGrowths),
 		Evictions:  w(hdrEvictions),
+		Hits:       db.hits.Load(),
+		Misses:     db.misses.Load(),
 		Expired:    w(hdrExpired),
 		Rehashes:   w(hdrRehashes),
 		Commits:    w(hdrCommits),
