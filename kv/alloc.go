@@ -30,11 +30,11 @@ func (t *txn) bumpPages(n int) (uint64, error) {
 	return hw, nil
 }
 
-// grow makes the file at least end bytes long: by an eighth of its size or
+// grow makes the file at least end bytes long: by 1/32 of its size or
 // growStep, whichever is more, so that growth is rare yet the file stays close
 // to what it holds. It never passes MaxSize.
 func (t *txn) grow(end uint64) error {
-	size := max(end, t.limit+max(t.limit/8, growStep))
+	size := max(end, t.limit+max(t.limit/32, growStep))
 	size = (size + growStep - 1) / growStep * growStep
 	bound := uint64(maxFileSize)
 	if t.maxSize > 0 {

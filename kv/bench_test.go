@@ -49,7 +49,7 @@ func loadedDB(b *testing.B) *DB {
 		b.Fatal(err)
 	}
 	benchDir = dir
-	db, err := Open(filepath.Join(dir, "bench.kv"), &Options{InitialSize: 160 << 20})
+	db, err := Open(filepath.Join(dir, "bench.kv"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
