@@ -24,9 +24,10 @@ import (
 const watchSlice = 100 * time.Millisecond
 
 // Watch returns key's value and version as soon as its version differs from
-// since: at once if it differs already (since 0 asks for the current value),
-// else when a writer in any process changes the key. A deleted or expired key
-// has version 0 and returns ErrNotFound. Watch returns ctx's error when ctx
+// since: at once if it differs already, else when a writer in any process
+// changes the key. A deleted or expired key has version 0 and returns
+// ErrNotFound; so since 0 returns a present key's value at once and waits for
+// an absent key to appear. Watch returns ctx's error when ctx
 // ends first. Versions change whenever the key's record is replaced by
 // different content; writes that land while the caller is not in Watch are
 // seen as their latest result, not one by one.
@@ -54,7 +55,10 @@ func (db *DB) watch(ctx context.Context, key []byte, since uint64, hidden bool) 
 			db.announceWatcher()
 		}
 		v, ver, err := db.versioned(key, hidden)
-		if err != nil || ver != since {
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, 0, err
+		}
+		if ver != since {
 			return v, ver, err
 		}
 		wait := watchSlice

@@ -118,3 +118,26 @@ func TestGetOrCompute(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestWatchWaitsForAbsentKey(t *testing.T) {
+	db, _ := openTemp(t, nil)
+	got := make(chan string, 1)
+	go func() {
+		v, _, err := db.Watch(context.Background(), []byte("later"), 0)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- string(v)
+	}()
+	time.Sleep(20 * time.Millisecond)
+	db.Put([]byte("later"), []byte("here"))
+	select {
+	case s := <-got:
+		if s != "here" {
+			t.Fatalf("Watch(absent, 0) = %q", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Watch(absent, 0) did not wake when the key appeared")
+	}
+}

@@ -44,6 +44,7 @@ func commands() []*command {
 		newSnapshotCommand(),
 		newDumpCommand(),
 		newLoadCommand(),
+		newWatchCommand(),
 		newHelpCommand(),
 		newVersionCommand(),
 	}
