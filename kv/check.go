@@ -155,7 +155,7 @@ func (c *checker) own(off, n uint64, who byte) bool {
 func (c *checker) checkTable() {
 	toff, log2 := tableParts(c.word(hdrTable))
 	n := uint64(1) << min(log2, 63)
-	if log2 < minLog2 || log2 > maxLog2 || toff%PageSize != 0 || toff < PageSize || toff+8*n > c.hw {
+	if log2 < minLog2 || log2 > maxLog2 || toff%PageSize != 0 || toff < PageSize || toff >= c.hw || 8*n > c.hw-toff {
 		c.addf(0, hdrTable, "slot table %d (2^%d slots) outside the allocated pages", toff, log2)
 		return
 	}

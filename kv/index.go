@@ -203,7 +203,7 @@ func (t *txn) rehash() error {
 	return nil
 }
 
-// hashAt rehashes the key of the record at off (only for tables beyond 2^26 slots).
+// hashAt rehashes the key of the record at off (only for tables beyond 2^25 slots).
 func (t *txn) hashAt(off uint64) uint64 {
 	r := t.recordMeta(off)
 	var key []byte

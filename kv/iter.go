@@ -43,6 +43,7 @@ type iterator struct {
 	pos     uint64 // next slot index
 	seen    []uint64
 	skip    map[uint64]struct{} // hashes to skip after a restart or rewind
+	slots   map[uint64]struct{} // slot words returned since the first rewind
 	moves   [2]uint64           // hdrMoveStart and hdrMoveEnd when last checked
 	buf     []byte
 	key     []byte
@@ -73,7 +74,7 @@ func (it *iterator) next() (ok bool, err error) {
 			// A deletion shifted entries back, perhaps past this walk: go back
 			// to the start of the current cluster and skip what was returned.
 			it.moves = moves
-			it.rewind(m, tw)
+			it.rewind(m)
 		}
 		if tw != it.tw { // the table moved: start over, skipping what was returned
 			it.tw, it.pos = tw, 0
@@ -82,6 +83,9 @@ func (it *iterator) next() (ok bool, err error) {
 			}
 			for _, h := range it.seen {
 				it.skip[h] = struct{}{}
+			}
+			if it.slots == nil {
+				it.slots = make(map[uint64]struct{})
 			}
 		}
 		toff, log2 := tableParts(tw)
@@ -94,6 +98,9 @@ func (it *iterator) next() (ok bool, err error) {
 			s := m.load(pos)
 			if s == 0 || s == slotTomb {
 				continue
+			}
+			if _, dup := it.slots[s&^useBits]; dup {
+				continue // returned before a shift moved it: known without reading it
 			}
 			rec, r, st := db.readRecord(slotOff(s), it.buf[:0])
 			it.buf = rec[:0]
@@ -118,33 +125,44 @@ func (it *iterator) next() (ok bool, err error) {
 			it.seen = append(it.seen, h)
 			if it.skip != nil {
 				it.skip[h] = struct{}{}
+				it.slots[s&^useBits] = struct{}{}
 			}
 			it.key, it.val, it.expiry = key, rec[r.hdr+r.klen:r.size()], r.expiry
 			it.pos++
 			return true, nil
 		}
 		if it.pos >= 1<<log2 && m.load(hdrTable) == tw {
-			return false, nil
+			// The walk ends only if no deletion moved entries since the last
+			// look; otherwise the next attempt rewinds.
+			if [2]uint64{m.load(hdrMoveStart), m.load(hdrMoveEnd)} == it.moves {
+				return false, nil
+			}
 		}
 	}
 	return false, fmt.Errorf("kv: %s: the table kept changing: %w", f.path, ErrLocked)
 }
 
-// rewind moves the walk back to the first slot of the cluster before it and
-// makes sure every key returned so far is skipped.
-func (it *iterator) rewind(m *mapping, tw uint64) {
+// rewind moves the walk back far enough to meet any entry a deletion shifted
+// back past it, and makes sure every key returned so far is skipped. An entry
+// never sits further than the longest probe distance (hdrMaxProbe, an upper
+// bound: shifts only shorten distances) from its home, and a shift never moves
+// it before its home, so an entry that was at or after pos is now no further
+// back than pos minus that distance.
+func (it *iterator) rewind(m *mapping) {
 	if it.skip == nil {
 		it.skip = make(map[uint64]struct{}, len(it.seen))
 		for _, h := range it.seen {
 			it.skip[h] = struct{}{}
 		}
 	}
-	toff, log2 := tableParts(tw)
-	for n := uint64(0); it.pos > 0 && n < 1<<log2; n++ {
-		if s := m.load(toff + 8*(it.pos-1)); s == 0 {
-			break
-		}
-		it.pos--
+	if it.slots == nil {
+		it.slots = make(map[uint64]struct{})
+	}
+	back := m.load(hdrMaxProbe) + 1
+	if it.pos > back {
+		it.pos -= back
+	} else {
+		it.pos = 0
 	}
 }
 

@@ -30,13 +30,13 @@ type Options struct {
 	// ErrInvalid.
 	MaxSize int64
 	// Evict makes the file a cache: at MaxSize (which it requires), writes make
-	// room by evicting entries not used recently (CLOCK: a reference bit set
-	// by reads and writes, cleared by a sweeping hand) instead of returning
+	// room by evicting entries not used recently (CLOCK: a read bit and a
+	// written bit per slot, cleared by a sweeping hand) instead of returning
 	// ErrFull. A setting of the file, stored at creation like MaxSize: false
 	// takes the file's.
 	Evict bool
 	// Sync flushes every committed write to the device before the write
-	// returns: durable against power loss, at the cost of two fdatasync calls.
+	// returns: durable against power loss, at the cost of three fdatasync calls.
 	// Without it a write survives any process crash but not a power loss.
 	Sync bool
 	// Mode is the permission of a new file; 0 means 0o600.

@@ -36,7 +36,7 @@ const (
 	hdrPageSize = 12 // u32
 	hdrSeed     = 16 // u64: per-file hash seed
 	hdrMaxSize  = 24 // u64: 0 = unbounded
-	hdrFlags    = 32 // u64: file settings (cache mode bits come later)
+	hdrFlags    = 32 // u64: file settings (flagEvict)
 	hdrCreated  = 40 // u64: unix milliseconds
 	hdrSum      = 56 // u64: xxhash of bytes [0, 56)
 	hdrFixedEnd = 64

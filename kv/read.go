@@ -237,7 +237,7 @@ type readInfo struct {
 // version is a key's version as Watch reports it: it changes whenever the
 // key's record is replaced by different content. 0 means absent.
 func (r readInfo) version() uint64 {
-	return (r.off>>3)<<32 | uint64(r.sum) | 1<<63
+	return ((r.off>>3)*0x9E3779B97F4A7C15 ^ uint64(r.sum)) | 1<<63
 }
 
 // expiryCheck hides an expired record (and a pending GetOrCompute lease) and

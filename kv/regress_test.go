@@ -208,3 +208,136 @@ func TestRollbackAfterRehash(t *testing.T) {
 		t.Fatal("no run failed a Put after a rehash: the test did not test")
 	}
 }
+
+// TestForEachUnderDeletions: deletions shift entries back while ForEach walks
+// (made by the callback itself, so that they land between steps every time);
+// every key present and unchanged throughout is still visited exactly once.
+func TestForEachUnderDeletions(t *testing.T) {
+	db, _ := openTemp(t, nil)
+	const stable, churn = 3000, 3000
+	for i := 0; i < stable; i++ {
+		db.Put([]byte(fmt.Sprint("s", i)), []byte("v"))
+	}
+	for i := 0; i < churn; i++ {
+		db.Put([]byte(fmt.Sprint("c", i)), []byte("v"))
+	}
+	next := 0
+	for round := 0; round < 5; round++ {
+		seen := map[string]int{}
+		err := db.ForEach(func(k, v []byte) error {
+			seen[string(k)]++
+			for j := 0; j < 3; j++ { // delete and re-add churn keys between steps
+				c := []byte(fmt.Sprint("c", next%churn))
+				next += 7
+				if err := db.Delete(c); err != nil {
+					return err
+				}
+				if err := db.Put(c, []byte("v")); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < stable; i++ {
+			if n := seen[fmt.Sprint("s", i)]; n != 1 {
+				t.Fatalf("round %d: stable key s%d visited %d times", round, i, n)
+			}
+		}
+	}
+}
+
+// TestMoveWindowBracketsTheLog: in a transaction that writes a slot and then
+// deletes a neighbour (shifting that slot's entry), the log opens the move
+// window before every slot store and closes it after all of them; otherwise
+// a reader between two stores could miss the key.
+func TestMoveWindowBracketsTheLog(t *testing.T) {
+	db, path := openTemp(t, nil)
+	for i := 0; i < 300; i++ {
+		db.Put([]byte(fmt.Sprint("k", i)), []byte("v"))
+	}
+	testStopAfterCommitPoint = func() bool { return true }
+	err := db.Update(func(tx *Tx) error {
+		for i := 0; i < 300; i += 2 {
+			tx.Put([]byte(fmt.Sprint("k", i)), []byte("w")) // slot stores first
+		}
+		for i := 1; i < 300; i += 2 {
+			tx.Delete([]byte(fmt.Sprint("k", i))) // then shifting deletions
+		}
+		return nil
+	})
+	testStopAfterCommitPoint = nil
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := db.f.m.Load()
+	p := m.load(hdrPendingLog)
+	entries, ok := validLog(m, p, uint64(db.f.limit.Load()))
+	if !ok {
+		t.Fatal("no valid pending log")
+	}
+	first, last := le.Uint64(entries), le.Uint64(entries[len(entries)-16:])
+	if first != hdrMoveStart || last != hdrMoveEnd {
+		t.Fatalf("log runs from offset %d to %d; want hdrMoveStart first and hdrMoveEnd last", first, last)
+	}
+	db.Close()
+	again, err := Open(path, nil) // the next writer finishes the log
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if err := again.Put([]byte("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 300; i++ {
+		_, err := again.Get([]byte(fmt.Sprint("k", i)))
+		if (i%2 == 0) != (err == nil) {
+			t.Fatalf("k%d: %v", i, err)
+		}
+	}
+	if err := again.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMissDuringSweep: a Put whose transaction also sweeps expired entries
+// never makes the key it writes briefly unreachable to readers.
+func TestMissDuringSweep(t *testing.T) {
+	db, path := openTemp(t, nil)
+	r, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for i := 0; i < 4000; i++ {
+		db.PutTTL([]byte(fmt.Sprint("e", i)), []byte("v"), time.Millisecond)
+		db.Put([]byte(fmt.Sprint("k", i%200)), []byte("v"))
+	}
+	time.Sleep(5 * time.Millisecond)
+	stop := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				errs <- nil
+				return
+			default:
+			}
+			if _, err := r.Get([]byte(fmt.Sprint("k", i%200))); err != nil {
+				errs <- fmt.Errorf("Get(k%d) = %v while writers swept expired entries", i%200, err)
+				return
+			}
+		}
+	}()
+	for i := 0; i < 20000; i++ {
+		db.Put([]byte(fmt.Sprint("k", i%200)), []byte("w"))
+		db.PutTTL([]byte(fmt.Sprint("e", i)), []byte("v"), time.Millisecond)
+	}
+	close(stop)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+}

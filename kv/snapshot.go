@@ -172,7 +172,7 @@ func (db *DB) compactTo(path string, progress func(done, total int64)) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	out, err := Open(path, &Options{InitialSize: st.LiveBytes + st.Slots*8 + MinFileSize, MaxSize: int64(db.maxSize)})
+	out, err := Open(path, &Options{InitialSize: st.LiveBytes + st.Slots*8 + MinFileSize, MaxSize: int64(db.maxSize), Evict: db.evict})
 	if err != nil {
 		return err
 	}

@@ -160,11 +160,26 @@ func (t *txn) commit() error {
 	n := t.ov.distinct
 	log := t.bytes(logOff, logEntries+16*n)
 	p := logEntries
-	t.ov.each(func(off, v uint64) {
+	put := func(off, v uint64) {
 		le.PutUint64(log[p:], off)
 		le.PutUint64(log[p+8:], v)
 		p += 16
+	}
+	// The move window brackets every slot store of the log: a slot written
+	// before the first deletion of the transaction may still be cleared by a
+	// later shift, so hdrMoveStart goes first and hdrMoveEnd last.
+	if t.moved {
+		put(hdrMoveStart, t.word(hdrMoveStart))
+	}
+	t.ov.each(func(off, v uint64) {
+		if t.moved && (off == hdrMoveStart || off == hdrMoveEnd) {
+			return
+		}
+		put(off, v)
 	})
+	if t.moved {
+		put(hdrMoveEnd, t.word(hdrMoveEnd))
+	}
 	le.PutUint64(log[0:], logMagic)
 	le.PutUint64(log[logCount:], uint64(n))
 	le.PutUint64(log[logSum:], xxhash.Sum64(log[logEntries:p]))
