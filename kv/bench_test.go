@@ -317,3 +317,43 @@ func benchSnapshot(b *testing.B, method SnapshotMethod) {
 
 func BenchmarkSnapshotWrite(b *testing.B) { benchSnapshot(b, SnapshotWrite) }
 func BenchmarkSnapshotMmap(b *testing.B)  { benchSnapshot(b, SnapshotMmap) }
+
+// The same operations on a store small enough to stay in the CPU caches: the
+// cost of the code path itself, without the memory stalls of 1M random keys.
+func smallStore(b *testing.B) (*DB, [][]byte) {
+	db, err := Open(filepath.Join(b.TempDir(), "small.kv"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	keys := make([][]byte, 1000)
+	for i := range keys {
+		keys[i] = benchKey(i)
+		if err := db.Put(keys[i], make([]byte, benchVal)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db, keys
+}
+
+func BenchmarkGetHitInCache(b *testing.B) {
+	db, keys := smallStore(b)
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		buf, _ = db.AppendGet(buf[:0], keys[i%len(keys)])
+	}
+}
+
+func BenchmarkPutOverwriteInCache(b *testing.B) {
+	db, keys := smallStore(b)
+	val := make([]byte, benchVal)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := db.Put(keys[i%len(keys)], val); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
