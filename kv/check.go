@@ -20,18 +20,11 @@ import (
 // damage: a read-write DB finishes it first; a read-only DB checks the log and
 // reports it in Stats.PendingRepair.
 func (db *DB) Check() (err error) {
-	if db.closed.Load() {
-		return ErrClosed
-	}
-	if err := db.lockWriter(); err != nil {
+	release, err := db.holdStill()
+	if err != nil {
 		return err
 	}
-	defer db.unlockWriter()
-	db.closeMu.RLock()
-	defer db.closeMu.RUnlock()
-	if db.closed.Load() {
-		return ErrClosed
-	}
+	defer release()
 	defer db.catchFault(&err, debug.SetPanicOnFault(true))
 	if !db.readOnly {
 		db.recoverLog()

@@ -199,6 +199,28 @@ func (db *DB) releaseFlock() {
 	db.flockHeld = false
 }
 
+// holdStill takes the writer lock and keeps Close out, so that the file holds
+// still for a Check or a copy; readers go on meanwhile. The caller then
+// finishes a killed writer's commit (recoverLog) where it catches faults.
+func (db *DB) holdStill() (release func(), err error) {
+	if db.closed.Load() {
+		return nil, ErrClosed
+	}
+	if err := db.lockWriter(); err != nil {
+		return nil, err
+	}
+	db.closeMu.RLock()
+	if db.closed.Load() {
+		db.closeMu.RUnlock()
+		db.unlockWriter()
+		return nil, ErrClosed
+	}
+	return func() {
+		db.closeMu.RUnlock()
+		db.unlockWriter()
+	}, nil
+}
+
 // Sync flushes all committed writes to the device. On a read-only DB it does
 // nothing and returns nil.
 func (db *DB) Sync() error {

@@ -78,15 +78,7 @@ func (it *iterator) next() (ok bool, err error) {
 		}
 		if tw != it.tw { // the table moved: start over, skipping what was returned
 			it.tw, it.pos = tw, 0
-			if it.skip == nil {
-				it.skip = make(map[uint64]struct{}, len(it.seen))
-			}
-			for _, h := range it.seen {
-				it.skip[h] = struct{}{}
-			}
-			if it.slots == nil {
-				it.slots = make(map[uint64]struct{})
-			}
+			it.skipReturned()
 		}
 		toff, log2 := tableParts(tw)
 		if !tableInFile(f, toff, log2) {
@@ -149,21 +141,27 @@ func (it *iterator) next() (ok bool, err error) {
 // it before its home, so an entry that was at or after pos is now no further
 // back than pos minus that distance.
 func (it *iterator) rewind(m *mapping) {
-	if it.skip == nil {
-		it.skip = make(map[uint64]struct{}, len(it.seen))
-		for _, h := range it.seen {
-			it.skip[h] = struct{}{}
-		}
-	}
-	if it.slots == nil {
-		it.slots = make(map[uint64]struct{})
-	}
+	it.skipReturned()
 	back := m.load(hdrMaxProbe) + 1
 	if it.pos > back {
 		it.pos -= back
 	} else {
 		it.pos = 0
 	}
+}
+
+// skipReturned makes every key returned so far, and every key returned from
+// now on, one to skip. Until the first restart or rewind nothing can be met
+// twice, so the sets are built only then.
+func (it *iterator) skipReturned() {
+	if it.skip != nil {
+		return
+	}
+	it.skip = make(map[uint64]struct{}, len(it.seen))
+	for _, h := range it.seen {
+		it.skip[h] = struct{}{}
+	}
+	it.slots = make(map[uint64]struct{})
 }
 
 // readRecord copies the whole record at off into buf and checks it.

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"golang.org/x/sys/unix"
 )
@@ -99,15 +100,12 @@ func (db *DB) SnapshotWith(dst string, o SnapshotOptions) (err error) {
 
 // copyTo copies the file's used bytes under the writer lock.
 func (db *DB) copyTo(dst *os.File, o SnapshotOptions) (err error) {
-	if err := db.lockWriter(); err != nil {
+	release, err := db.holdStill()
+	if err != nil {
 		return err
 	}
-	defer db.unlockWriter()
-	db.closeMu.RLock()
-	defer db.closeMu.RUnlock()
-	if db.closed.Load() {
-		return ErrClosed
-	}
+	defer release()
+	defer db.catchFault(&err, debug.SetPanicOnFault(true))
 	if !db.readOnly {
 		db.recoverLog()
 	}
