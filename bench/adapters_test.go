@@ -119,3 +119,27 @@ func TestReport(t *testing.T) {
 		}
 	}
 }
+
+// TestReportDurable renders a -durable run: durable-put's ratios are to
+// mapkv-sync, and the sections a durable run does not fill are left out.
+func TestReportDurable(t *testing.T) {
+	rep := &Report{Mode: "test-durable", Keys: 1000, Budget: time.Second,
+		Peers: []PeerStatus{{Name: "mapkv-sync", Ran: true, MultiProcess: true}, {Name: "lmdb-sync", Ran: true, MultiProcess: true}}}
+	for i, st := range []string{"mapkv-sync", "lmdb-sync"} {
+		rep.Results = append(rep.Results, Result{Store: st, Workload: "durable-put", Ops: 10, Wanted: 1000, NsPerOp: float64(1000 * (i + 1))})
+	}
+	md := markdown(rep)
+	if want := "| durable-put | 1000* (1.00×) | 2000* (2.00×) |"; !strings.Contains(md, want) {
+		t.Errorf("markdown lacks %q:\n%s", want, md)
+	}
+	for _, absent := range []string{"## Size", "## Reader process", "## Cost vs key count", "get-hit"} {
+		if strings.Contains(md, absent) {
+			t.Errorf("markdown has %q:\n%s", absent, md)
+		}
+	}
+	for _, svg := range []string{workloadChart(rep), scalingChart(rep)} {
+		if !strings.HasPrefix(svg, "<svg") {
+			t.Errorf("bad svg: %.200s", svg)
+		}
+	}
+}

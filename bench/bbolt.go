@@ -24,7 +24,8 @@ func init() {
 			},
 			WhyNot: "a read-write Open takes an exclusive flock and a read-only Open a shared one: " +
 				"a second process cannot open the file while a writer has it open",
-			Notes: notes,
+			Notes:   notes,
+			Durable: !noSync,
 		})
 	}
 }

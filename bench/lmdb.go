@@ -13,10 +13,20 @@ func init() {
 	register(&Peer{
 		Name:         "lmdb",
 		Order:        20,
-		Open:         openLMDB,
+		Open:         func(cfg Config) (Store, error) { return openLMDB(cfg, true) },
 		MultiProcess: true,
 		Notes: "lmdb-go (cgo), NoSync|NoMetaSync (no fsync per commit), 16 GiB map; " +
 			"Get renews one read transaction per call and copies the value out",
+	})
+	register(&Peer{
+		Name:         "lmdb-sync",
+		Order:        21,
+		Open:         func(cfg Config) (Store, error) { return openLMDB(cfg, false) },
+		MultiProcess: true,
+		Durable:      true,
+		DurableOnly:  true,
+		Notes: "lmdb-go (cgo), default flags (durable commit: data pages and meta page synced per transaction), " +
+			"16 GiB map (durable workload only)",
 	})
 }
 
@@ -27,7 +37,9 @@ type lmdbStore struct {
 	rtx *lmdb.Txn // a read transaction kept between Gets, reset when idle
 }
 
-func openLMDB(cfg Config) (Store, error) {
+// openLMDB opens the environment in cfg.Dir; noSync sets
+// MDB_NOSYNC|MDB_NOMETASYNC, otherwise every commit is durable.
+func openLMDB(cfg Config, noSync bool) (Store, error) {
 	env, err := lmdb.NewEnv()
 	if err != nil {
 		return nil, err
@@ -36,7 +48,10 @@ func openLMDB(cfg Config) (Store, error) {
 		env.Close()
 		return nil, err
 	}
-	flags := uint(lmdb.NoSync | lmdb.NoMetaSync)
+	var flags uint
+	if noSync {
+		flags |= lmdb.NoSync | lmdb.NoMetaSync
+	}
 	if cfg.ReadOnly {
 		flags |= lmdb.Readonly
 	}

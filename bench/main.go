@@ -23,7 +23,8 @@ func main() {
 	keys := fs.Int("keys", 0, "keys to load (default 1M, or 100k with -quick)")
 	budget := fs.Duration("budget", 0, "time bound of one workload (default 12s, or 3s with -quick)")
 	huge := fs.Bool("huge", false, "add 10M keys to the cost-vs-size runs (slow, ~2 GB of disk per store)")
-	storesFlag := fs.String("stores", "", "comma-separated stores to run (default all)")
+	storesFlag := fs.String("stores", "", "comma-separated stores to run (default all but mapkv-sync and lmdb-sync)")
+	durable := fs.Bool("durable", false, "run only durable-put, on the stores that flush every commit (mapkv-sync, bbolt, lmdb-sync)")
 	out := fs.String("out", "results", "directory for the report; written to OUT/MODE/")
 	var child childFlags
 	child.register(fs)
@@ -47,14 +48,32 @@ func main() {
 	if *huge {
 		set.sizes = append(set.sizes, 10_000_000)
 	}
+	if *durable {
+		set.durable = true
+		set.mode += "-durable"
+	}
 	want := map[string]bool{}
 	for _, name := range strings.Split(*storesFlag, ",") {
 		if name = strings.TrimSpace(name); name != "" {
-			if peers[name] == nil {
+			p := peers[name]
+			if p == nil {
 				fmt.Fprintf(os.Stderr, "bench: unknown store %q\n", name)
 				os.Exit(2)
 			}
+			if *durable && !p.Durable {
+				fmt.Fprintf(os.Stderr, "bench: -durable: store %q does not flush its commits\n", name)
+				os.Exit(2)
+			}
 			want[name] = true
+		}
+	}
+	if len(want) == 0 {
+		// The default set: every store but the durable variants, or with
+		// -durable only the durable stores.
+		for _, p := range allPeers() {
+			if (*durable && p.Durable) || (!*durable && !p.DurableOnly) {
+				want[p.Name] = true
+			}
 		}
 	}
 	os.Exit(run(set, want, *out))
@@ -86,7 +105,7 @@ func run(set settings, want map[string]bool, out string) int {
 
 	fmt.Fprintf(os.Stderr, "bench: mode %s, %d keys, %v per workload, stores in %s\n", set.mode, set.keys, set.budget, tmp)
 	for _, p := range allPeers() {
-		if len(want) > 0 && !want[p.Name] {
+		if !want[p.Name] {
 			continue
 		}
 		ps := PeerStatus{Name: p.Name, Notes: p.Notes, MultiProcess: p.MultiProcess, WhyNot: p.WhyNot, Problem: p.Unavailable}

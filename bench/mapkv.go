@@ -11,18 +11,27 @@ func init() {
 	register(&Peer{
 		Name:          "mapkv",
 		Order:         0,
-		Open:          openMapkv,
+		Open:          func(cfg Config) (Store, error) { return openMapkv(cfg, false) },
 		MultiProcess:  true,
 		SnapshotSyncs: true,
 		Notes: "default Options (no Sync: a write survives a process crash, not a power loss); " +
 			"Get is AppendGet into a reused buffer; Batch is one Update; Snapshot syncs the copy and renames it",
 	})
+	register(&Peer{
+		Name:         "mapkv-sync",
+		Order:        1,
+		Open:         func(cfg Config) (Store, error) { return openMapkv(cfg, true) },
+		MultiProcess: true,
+		Durable:      true,
+		DurableOnly:  true,
+		Notes:        "Options{Sync: true}: every commit is on the device before it returns (durable workload only)",
+	})
 }
 
 type mapkvStore struct{ db *kv.DB }
 
-func openMapkv(cfg Config) (Store, error) {
-	db, err := kv.Open(filepath.Join(cfg.Dir, "data.mapkv"), &kv.Options{ReadOnly: cfg.ReadOnly})
+func openMapkv(cfg Config, sync bool) (Store, error) {
+	db, err := kv.Open(filepath.Join(cfg.Dir, "data.mapkv"), &kv.Options{ReadOnly: cfg.ReadOnly, Sync: sync && !cfg.ReadOnly})
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,16 @@ import (
 // from the reader processes.
 var workloadOrder = []string{
 	"load-1", "load-batch", "get-hit", "get-hit-copy", "get-miss", "overwrite", "mix-90/10",
-	"reader-alone", "2proc-reader", "2proc-writer",
+	"reader-alone", "2proc-reader", "2proc-writer", "durable-put",
+}
+
+// baseStore is the store the ratios of a workload's row are relative to:
+// mapkv, or for durable-put mapkv with Sync.
+func baseStore(workload string) string {
+	if workload == "durable-put" {
+		return "mapkv-sync"
+	}
+	return "mapkv"
 }
 
 var workloadDoc = map[string]string{
@@ -25,6 +34,7 @@ var workloadDoc = map[string]string{
 	"reader-alone": "Get in a second process, no writer",
 	"2proc-reader": "Get in a second process while this one writes",
 	"2proc-writer": "overwrite in this process while the other reads",
+	"durable-put":  "Put of a random existing key, one durable commit per call (ratio to mapkv-sync; stores that flush every commit only)",
 }
 
 // ranStores returns the stores that have results, in table order.
@@ -163,10 +173,11 @@ func markdown(rep *Report) string {
 	header := append([]string{"workload"}, stores...)
 	var rows [][]string
 	capped, errs := false, false
+	var shown []string
 	for _, w := range workloadOrder {
 		row := []string{w}
 		any := false
-		base, hasBase := lookup(rep, "mapkv", w)
+		base, hasBase := lookup(rep, baseStore(w), w)
 		for _, st := range stores {
 			r, ok := lookup(rep, st, w)
 			switch {
@@ -194,6 +205,7 @@ func markdown(rep *Report) string {
 		}
 		if any {
 			rows = append(rows, row)
+			shown = append(shown, w)
 		}
 	}
 	table(&b, "", header, rows)
@@ -205,7 +217,7 @@ func markdown(rep *Report) string {
 	}
 	b.WriteString("Workloads: ")
 	var docs []string
-	for _, w := range workloadOrder {
+	for _, w := range shown {
 		docs = append(docs, fmt.Sprintf("**%s** %s", w, workloadDoc[w]))
 	}
 	b.WriteString(strings.Join(docs, "; ") + ".\n\n")
@@ -253,60 +265,64 @@ func markdown(rep *Report) string {
 	}
 	table(&b, "", []string{"store", "get p50", "get p99", "get p99.9", "get max", "samples", "put p50", "put p99", "put p99.9", "put max", "samples"}, rows)
 
-	// Size.
-	b.WriteString("## Size after the batched load\n\n")
-	rows = nil
-	for _, si := range rep.Sizes {
-		if si.Keys == 0 {
-			continue
-		}
-		what := fmtBytes(si.Apparent)
-		alloc := fmtBytes(si.Allocated)
-		if si.Memory {
-			what += " (server used_memory)"
-			alloc = "–"
-		}
-		rows = append(rows, []string{si.Store, fmt.Sprint(si.Keys), what, alloc,
-			fmt.Sprintf("%.0f", float64(si.Apparent)/float64(si.Keys))})
-	}
-	table(&b, "", []string{"store", "keys", "file size", "on disk", "bytes/key"}, rows)
-
-	// Reader processes.
-	b.WriteString("## Reader process (random Gets for a fixed time in a second process)\n\n")
-	rows = nil
-	for _, st := range stores {
-		for _, rr := range rep.Readers {
-			if rr.Store != st {
+	// Size, reader processes, snapshots and scaling: none in a -durable run.
+	if len(rep.Sizes) > 0 {
+		b.WriteString("## Size after the batched load\n\n")
+		rows = nil
+		for _, si := range rep.Sizes {
+			if si.Keys == 0 {
 				continue
 			}
-			mode := "alone"
-			writer := "–"
-			if rr.Concurrent {
-				mode = "beside a writer"
-				if rr.Writer.Ops > 0 {
-					writer = fmtNs(rr.Writer.NsPerOp)
-				}
+			what := fmtBytes(si.Apparent)
+			alloc := fmtBytes(si.Allocated)
+			if si.Memory {
+				what += " (server used_memory)"
+				alloc = "–"
 			}
-			reader := "–"
-			if rr.Reader.Ops > 0 {
-				reader = fmtNs(rr.Reader.NsPerOp)
-			}
-			check := fmt.Sprintf("%d misses, %d bad of %d checked", rr.Misses, rr.BadValues, rr.Checked)
-			if rr.Err != "" {
-				check = "error: " + rr.Err
-			}
-			peak := fmtBytes(rr.Mem.PeakRSS)
-			if rr.ServerMem.PeakRSS > 0 {
-				peak += fmt.Sprintf(" (server %s)", fmtBytes(rr.ServerMem.PeakRSS))
-			}
-			rows = append(rows, []string{st, mode, reader, writer, peak, fmtBytes(rr.Mem.RSSAnon), fmtBytes(rr.Mem.RSSFile), check})
+			rows = append(rows, []string{si.Store, fmt.Sprint(si.Keys), what, alloc,
+				fmt.Sprintf("%.0f", float64(si.Apparent)/float64(si.Keys))})
 		}
-		if p := peerStatus(rep, st); !p.MultiProcess && p.WhyNot != "" {
-			rows = append(rows, []string{st, "beside a writer", "not possible", "–", "–", "–", "–", p.WhyNot})
-		}
+		table(&b, "", []string{"store", "keys", "file size", "on disk", "bytes/key"}, rows)
 	}
-	table(&b, "llrrrrrl", []string{"store", "reader", "ns/get", "writer ns/put", "reader peak RSS (VmHWM)", "RssAnon at end", "RssFile at end", "checks"}, rows)
-	b.WriteString("RssFile counts the pages of a mapped file that the reader touched: they are page cache, shared with every other process, not memory of its own.\n\n")
+
+	// Reader processes.
+	if len(rep.Readers) > 0 {
+		b.WriteString("## Reader process (random Gets for a fixed time in a second process)\n\n")
+		rows = nil
+		for _, st := range stores {
+			for _, rr := range rep.Readers {
+				if rr.Store != st {
+					continue
+				}
+				mode := "alone"
+				writer := "–"
+				if rr.Concurrent {
+					mode = "beside a writer"
+					if rr.Writer.Ops > 0 {
+						writer = fmtNs(rr.Writer.NsPerOp)
+					}
+				}
+				reader := "–"
+				if rr.Reader.Ops > 0 {
+					reader = fmtNs(rr.Reader.NsPerOp)
+				}
+				check := fmt.Sprintf("%d misses, %d bad of %d checked", rr.Misses, rr.BadValues, rr.Checked)
+				if rr.Err != "" {
+					check = "error: " + rr.Err
+				}
+				peak := fmtBytes(rr.Mem.PeakRSS)
+				if rr.ServerMem.PeakRSS > 0 {
+					peak += fmt.Sprintf(" (server %s)", fmtBytes(rr.ServerMem.PeakRSS))
+				}
+				rows = append(rows, []string{st, mode, reader, writer, peak, fmtBytes(rr.Mem.RSSAnon), fmtBytes(rr.Mem.RSSFile), check})
+			}
+			if p := peerStatus(rep, st); !p.MultiProcess && p.WhyNot != "" {
+				rows = append(rows, []string{st, "beside a writer", "not possible", "–", "–", "–", "–", p.WhyNot})
+			}
+		}
+		table(&b, "llrrrrrl", []string{"store", "reader", "ns/get", "writer ns/put", "reader peak RSS (VmHWM)", "RssAnon at end", "RssFile at end", "checks"}, rows)
+		b.WriteString("RssFile counts the pages of a mapped file that the reader touched: they are page cache, shared with every other process, not memory of its own.\n\n")
+	}
 
 	// Snapshots.
 	if len(rep.Snapshots) > 0 {
@@ -347,39 +363,41 @@ func markdown(rep *Report) string {
 	}
 
 	// Scaling.
-	b.WriteString("## Cost vs key count (ns/op, random keys)\n\n")
-	var sizes []int
-	for _, sp := range rep.Scaling {
-		if !slices.Contains(sizes, roundSize(sp.Keys)) {
-			sizes = append(sizes, roundSize(sp.Keys))
+	if len(rep.Scaling) > 0 {
+		b.WriteString("## Cost vs key count (ns/op, random keys)\n\n")
+		var sizes []int
+		for _, sp := range rep.Scaling {
+			if !slices.Contains(sizes, roundSize(sp.Keys)) {
+				sizes = append(sizes, roundSize(sp.Keys))
+			}
 		}
-	}
-	slices.Sort(sizes)
-	header = []string{"store", "op"}
-	for _, n := range sizes {
-		header = append(header, fmtCount(n))
-	}
-	rows = nil
-	for _, st := range stores {
-		for _, op := range []string{"get", "put"} {
-			row := []string{st, op}
-			for _, n := range sizes {
-				cell := "–"
-				for _, sp := range rep.Scaling {
-					if sp.Store == st && sp.Op == op && roundSize(sp.Keys) == n {
-						if sp.Err != "" || sp.Ops == 0 {
-							cell = "error"
-						} else {
-							cell = fmtNs(sp.NsPerOp)
+		slices.Sort(sizes)
+		header = []string{"store", "op"}
+		for _, n := range sizes {
+			header = append(header, fmtCount(n))
+		}
+		rows = nil
+		for _, st := range stores {
+			for _, op := range []string{"get", "put"} {
+				row := []string{st, op}
+				for _, n := range sizes {
+					cell := "–"
+					for _, sp := range rep.Scaling {
+						if sp.Store == st && sp.Op == op && roundSize(sp.Keys) == n {
+							if sp.Err != "" || sp.Ops == 0 {
+								cell = "error"
+							} else {
+								cell = fmtNs(sp.NsPerOp)
+							}
 						}
 					}
+					row = append(row, cell)
 				}
-				row = append(row, cell)
+				rows = append(rows, row)
 			}
-			rows = append(rows, row)
 		}
+		table(&b, "ll", header, rows)
 	}
-	table(&b, "ll", header, rows)
 
 	// Stores.
 	b.WriteString("## Stores\n\n")

@@ -5,6 +5,7 @@
 #   ./run.sh            full run: 1M keys, under ~20 minutes on 2 cores
 #   ./run.sh -quick     100k keys, about 2-3 minutes
 #   ./run.sh -quick -stores mapkv,lmdb      any other flags go to the driver
+#   ./run.sh -quick -durable                durable Put only: mapkv-sync, bbolt, lmdb-sync
 #
 # Results go to results/MODE/{results.md,results.json,workloads.svg,
 # scaling.svg} and the progress log to results/MODE.log.
@@ -13,12 +14,15 @@ cd "$(dirname "$0")"
 
 args=()
 mode=full
+suffix=
 for a in "$@"; do
 	case "$a" in
 	quick | -quick | --quick) args+=(-quick); mode=quick ;;
+	-durable | --durable) args+=(-durable); suffix=-durable ;;
 	*) args+=("$a") ;;
 	esac
 done
+mode="$mode$suffix"
 
 # Redis: install by package name when missing and we are root; otherwise the
 # driver reports Redis as not run and goes on.
@@ -49,7 +53,7 @@ TMPDIR="$build" go build -o "$build/mapkv-bench" .
 
 mkdir -p results
 limit=45m
-[ "$mode" = quick ] && limit=10m
+case "$mode" in quick*) limit=10m ;; esac
 # The driver bounds every workload; timeout is the backstop. SIGTERM lets
 # it stop Redis and remove its temporary directories.
 status=0

@@ -57,6 +57,14 @@ type Peer struct {
 	// InMemory is true for stores that keep no file (Redis): the size
 	// column then reports the server's memory.
 	InMemory bool
+	// Durable is true when every commit is on the device before it
+	// returns: these stores run the durable-put workload (with -durable).
+	Durable bool
+	// DurableOnly marks a variant that exists for the durable workload
+	// (mapkv-sync, lmdb-sync): it is not in the default set of stores,
+	// and when it runs (-durable, or named in -stores) it runs only the
+	// batched load and durable-put.
+	DurableOnly bool
 }
 
 var peers = map[string]*Peer{}

@@ -23,6 +23,7 @@ type settings struct {
 	scaleOps       int           // operations per point of the cost-vs-size runs
 	snapReps       int           // repetitions of each copy, best kept
 	batch          int           // keys per transaction in the batched load
+	durable        bool          // -durable: only the durable workload, on the durable stores
 }
 
 func quickSettings() settings {
@@ -65,6 +66,8 @@ const (
 	seedScaleGet
 	seedScalePut
 	seedGetCopy
+	seedDurable
+	seedLatDurable
 	seedValues = 42
 )
 
@@ -99,6 +102,9 @@ func (s *suite) newDir(p *Peer, what string) (string, error) {
 // runPeer runs every workload on one store. It returns a problem that
 // stopped the store early, or nil.
 func (s *suite) runPeer(p *Peer) error {
+	if p.DurableOnly || s.set.durable {
+		return s.runDurable(p)
+	}
 	n := int64(s.set.keys)
 	budget := s.set.budget
 	name := p.Name
@@ -173,6 +179,50 @@ func (s *suite) runPeer(p *Peer) error {
 
 	s.scaling(p, loaded)
 	return nil
+}
+
+// runDurable is the whole run of a store whose commits are flushed to the
+// device (a DurableOnly variant, or any durable store under -durable): the
+// batched load, then durable-put, then the latency of single durable Puts.
+// Every Put is one transaction that reaches the disk before it returns, so
+// these runs measure the device's flush more than the store.
+func (s *suite) runDurable(p *Peer) error {
+	if !p.Durable {
+		return errors.New("not a durable store: its commits are not flushed to the device")
+	}
+	n := int64(s.set.keys)
+	name := p.Name
+	s.logf("== %s (durable workload only)", name)
+	dir, err := s.newDir(p, "durable")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	loaded, err := s.loadBatched(p, dir, n, "load-batch", s.set.loadBudget)
+	if err != nil {
+		return err
+	}
+	if loaded == 0 {
+		return errors.New("batched load stored no key")
+	}
+	st, err := s.open(p, dir, false, false)
+	if err != nil {
+		return fmt.Errorf("reopen: %w", err)
+	}
+	var kb [keySize]byte
+	ul := uint64(loaded)
+	rng := newRand(seedDurable)
+	s.add(measure(name, "durable-put", n, s.set.budget, func(i int64) error {
+		k := rng.Uint64N(ul)
+		return st.Put(keyFor(kb[:], k), s.vals.at(k, 1))
+	}))
+	rng = newRand(seedLatDurable)
+	l, err := sampleLatency(name, "put", s.set.latencySamples, s.set.budget, func(i int64) error {
+		k := rng.Uint64N(ul)
+		return st.Put(keyFor(kb[:], k), s.vals.at(k, 1))
+	})
+	s.addLatency(l, err)
+	return st.Close()
 }
 
 // loadBatched loads keys 0..n-1 into a fresh store in dir, s.set.batch per
