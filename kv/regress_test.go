@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -339,5 +342,29 @@ func TestMissDuringSweep(t *testing.T) {
 	close(stop)
 	if err := <-errs; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSnapshotRemovesAbandonedTemps: a snapshot deletes the temporary files of
+// snapshots whose process died, and leaves those of live processes alone.
+func TestSnapshotRemovesAbandonedTemps(t *testing.T) {
+	db, path := openTemp(t, nil)
+	db.Put([]byte("k"), []byte("v"))
+	dst := path + ".snap"
+	dead := filepath.Join(filepath.Dir(dst), tempPrefix(dst)+"999999999-1")
+	live := filepath.Join(filepath.Dir(dst), tempPrefix(dst)+strconv.Itoa(os.Getppid())+"-1")
+	for _, p := range []string{dead, live} {
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Snapshot(dst); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Fatalf("the abandoned temporary file is still there: %v", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Fatalf("a live process's temporary file was removed: %v", err)
 	}
 }

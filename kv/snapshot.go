@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -60,7 +62,10 @@ func (db *DB) SnapshotWith(dst string, o SnapshotOptions) (err error) {
 			return fmt.Errorf("kv: snapshot to %s: %w (choose another name or overwrite it)", dst, fs.ErrExist)
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	removeAbandoned(dst)
+	// The temporary file's name carries this process's id, so that a later
+	// snapshot can tell one a killed process abandoned from one in progress.
+	tmp, err := os.CreateTemp(filepath.Dir(dst), tempPrefix(dst)+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return fmt.Errorf("kv: snapshot to %s: %w", dst, err)
 	}
@@ -96,6 +101,27 @@ func (db *DB) SnapshotWith(dst string, o SnapshotOptions) (err error) {
 		d.Close()
 	}
 	return nil
+}
+
+// tempPrefix starts the names of the temporary files of snapshots to dst:
+// .DEST.tmp-PID-RANDOM.
+func tempPrefix(dst string) string { return "." + filepath.Base(dst) + ".tmp-" }
+
+// removeAbandoned deletes temporary files that snapshots to dst left behind
+// when their process was killed: those whose process no longer exists.
+func removeAbandoned(dst string) {
+	prefix := filepath.Join(filepath.Dir(dst), tempPrefix(dst))
+	old, _ := filepath.Glob(prefix + "*")
+	for _, path := range old {
+		pidText, _, ok := strings.Cut(strings.TrimPrefix(path, prefix), "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if errors.Is(unix.Kill(pid, 0), unix.ESRCH) {
+			os.Remove(path)
+		}
+	}
 }
 
 // copyTo copies the file's used bytes under the writer lock.
