@@ -5,6 +5,7 @@ package kv
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -352,5 +353,49 @@ func TestTruncatedUnderneath(t *testing.T) {
 	}
 	if err := db.ForEach(func(k, v []byte) error { return nil }); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("ForEach on a truncated file = %v", err)
+	}
+}
+
+// TestOverwriteChurnBounded: 10M overwrites of 100k keys (1M under -short or
+// -race) keep the file within 2x of its size after the first pass: deleted
+// and overwritten space is reused.
+func TestOverwriteChurnBounded(t *testing.T) {
+	const keys = 100_000
+	writes := 10_000_000
+	if testing.Short() || raceEnabled {
+		writes = 1_000_000
+	}
+	db, _ := openTemp(t, nil)
+	val := make([]byte, 100)
+	key := make([]byte, 16)
+	var first int64
+	for done := 0; done < writes; {
+		err := db.Update(func(tx *Tx) error {
+			for j := 0; j < 10_000; j++ {
+				i := done + j
+				copy(key, fmt.Sprintf("key-%011d", (i*7919)%keys))
+				val[0], val[1] = byte(i), byte(i>>8)
+				if err := tx.Put(key, val[:50+i%51]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done += 10_000
+		if done == keys {
+			first = db.Stats().FileSize
+		}
+	}
+	st := db.Stats()
+	t.Logf("%d overwrites of %d keys: file %d bytes after the first pass, %d at the end (%.2fx)",
+		writes, keys, first, st.FileSize, float64(st.FileSize)/float64(first))
+	if st.FileSize > 2*first {
+		t.Fatalf("the file grew from %d to %d bytes", first, st.FileSize)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
 	}
 }
