@@ -44,11 +44,18 @@ func reserveFor(size, maxSize int64) int64 {
 		return max(roundUp(maxSize, PageSize), size)
 	}
 	r := int64(64 << 30)
+	if testReserve > 0 {
+		r = testReserve
+	}
 	if math.MaxInt < r<<2 { // a 32-bit address space: stay modest
 		r = 256 << 20
 	}
 	return max(r, 2*size)
 }
+
+// testReserve, set only by tests, shrinks the reservation so that growth
+// past it, and the remap it needs, can be tested without a 64 GiB file.
+var testReserve int64
 
 // mapFile maps reserve bytes of f (more than its size is fine: only the part
 // inside the file is ever touched). If the address space is limited it falls
@@ -130,7 +137,7 @@ func (f *file) remap(size int64) error {
 	if int64(len(old.data)) >= size {
 		return nil
 	}
-	m, err := mapFile(f.fd, size, 2*size, f.readOnly)
+	m, err := mapFile(f.fd, size, reserveFor(2*size, 0), f.readOnly)
 	if err != nil {
 		return err
 	}
