@@ -24,20 +24,13 @@ opened read-only and never created: a missing FILE is an error (status 2).
 }
 
 func runGet(e *env, path, key string) error {
-	if key == "" {
-		return usagef("KEY must not be empty")
-	}
-	db, err := openRead(path, nil)
+	var v []byte
+	err := readKey(path, key, func(db *kv.DB, k []byte) (err error) {
+		v, err = db.Get(k)
+		return err
+	})
 	if err != nil {
 		return err
-	}
-	defer db.Close()
-	v, err := db.Get([]byte(key))
-	if errors.Is(err, kv.ErrNotFound) {
-		return &statusError{status: exitFalse, msg: fmt.Sprintf("key %s not found in %s", quoteKey([]byte(key)), path)}
-	}
-	if err != nil {
-		return fail(path, db, err)
 	}
 	if _, err := e.stdout.Write(v); err != nil {
 		return err
@@ -46,4 +39,22 @@ func runGet(e *env, path, key string) error {
 		_, err = e.stdout.Write([]byte{'\n'})
 	}
 	return err
+}
+
+// readKey opens path read-only and runs look on key: the shared part of the
+// commands that read one key. An absent key is exit status 1.
+func readKey(path, key string, look func(db *kv.DB, key []byte) error) error {
+	if key == "" {
+		return usagef("KEY must not be empty")
+	}
+	db, err := openRead(path, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	err = look(db, []byte(key))
+	if errors.Is(err, kv.ErrNotFound) {
+		return &statusError{status: exitFalse, msg: fmt.Sprintf("key %s not found in %s", quoteKey([]byte(key)), path)}
+	}
+	return fail(path, db, err)
 }

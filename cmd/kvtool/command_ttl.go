@@ -1,8 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mapkv/mapkv/kv"
 )
@@ -24,20 +24,13 @@ expired. Like get, ttl opens FILE read-only and never creates it.
 }
 
 func runTTL(e *env, path, key string) error {
-	if key == "" {
-		return usagef("KEY must not be empty")
-	}
-	db, err := openRead(path, nil)
+	var d time.Duration
+	err := readKey(path, key, func(db *kv.DB, k []byte) (err error) {
+		d, err = db.TTL(k)
+		return err
+	})
 	if err != nil {
 		return err
-	}
-	defer db.Close()
-	d, err := db.TTL([]byte(key))
-	if errors.Is(err, kv.ErrNotFound) {
-		return &statusError{status: exitFalse, msg: fmt.Sprintf("key %s not found in %s", quoteKey([]byte(key)), path)}
-	}
-	if err != nil {
-		return fail(path, db, err)
 	}
 	s := "none"
 	if d != kv.NoTTL {
