@@ -357,3 +357,29 @@ func BenchmarkPutOverwriteInCache(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLoadBatch1000 reports the cost per key of loading new keys into a
+// fresh store in Updates of 1000 (the file and the table grow as it goes).
+func BenchmarkLoadBatch1000(b *testing.B) {
+	db, err := Open(filepath.Join(b.TempDir(), "load.kv"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	val := make([]byte, benchVal)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 1000 {
+		err := db.Update(func(tx *Tx) error {
+			for j := i; j < i+1000; j++ {
+				if err := tx.Put(benchKey(j), val); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -176,6 +176,11 @@ func (f *file) growTo(size int64) error {
 		}
 	}
 	m := f.m.Load()
+	if published < size {
+		// The writer is about to fill the new pages: fault them in now, in one
+		// call, rather than one write fault at a time (a third of the cost).
+		prefault(m.data[published:size])
+	}
 	if int64(m.load(hdrFileSize)) < size {
 		m.store(hdrFileSize, uint64(size))
 	}

@@ -23,3 +23,6 @@ func syncFile(fd int, data []byte) error {
 // checkFileSystem: other systems offer no portable way to spot a network file
 // system; docs/concurrency.md warns against them.
 func checkFileSystem(fd int) error { return nil }
+
+// prefault: elsewhere new pages fault in on first write.
+func prefault(b []byte) {}

@@ -49,3 +49,12 @@ func checkFileSystem(fd int) error {
 	}
 	return nil
 }
+
+// prefault maps the pages of b writable in this process ahead of use. Kernels
+// before 5.14 lack MADV_POPULATE_WRITE; then the pages fault in on first
+// write as usual.
+func prefault(b []byte) {
+	if len(b) > 0 {
+		_ = unix.Madvise(b, unix.MADV_POPULATE_WRITE)
+	}
+}
