@@ -3,6 +3,7 @@
 package kv
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"runtime"
@@ -54,11 +55,15 @@ func (db *DB) Path() string { return db.f.path }
 // Get returns a copy of the value of key, or ErrNotFound. It takes no lock and
 // never waits for a writer. The returned slice is the caller's.
 func (db *DB) Get(key []byte) ([]byte, error) {
-	v, err := db.AppendGet(nil, key)
-	if err == nil && v == nil {
-		v = []byte{}
+	// Read into a stack buffer, then copy out exactly the value: a read appends
+	// the whole record before it keeps the value, which would otherwise size
+	// the caller's slice for the record.
+	var buf [256]byte
+	v, err := db.AppendGet(buf[:0], key)
+	if err != nil {
+		return nil, err
 	}
-	return v, err
+	return bytes.Clone(v), nil
 }
 
 // AppendGet appends the value of key to dst and returns the extended slice, or
