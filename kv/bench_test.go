@@ -3,6 +3,8 @@
 package kv
 
 import (
+	"github.com/mapkv/mapkv/internal/testproc"
+
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -292,8 +294,10 @@ func BenchmarkOpenExisting(b *testing.B) {
 	}
 }
 
-// TestMain removes the benchmark file.
+// TestMain runs a child process's role (internal/testproc), or the tests,
+// and then removes the benchmark file.
 func TestMain(m *testing.M) {
+	testproc.RunChild()
 	code := m.Run()
 	if benchDB != nil {
 		st := benchDB.Stats()
