@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -166,20 +167,60 @@ func (db *DB) copyTo(dst *os.File, o SnapshotOptions) (err error) {
 			return err
 		}
 	default:
-		for done := int64(0); done < size; {
-			n, err := dst.Write(src[done:min(done+chunk, size)])
-			done += int64(n)
-			if err != nil {
-				return err
-			}
-			progress(done)
-		}
-		var zero [8]byte
-		if _, err := dst.WriteAt(zero[:], hdrWriterPID); err != nil {
+		if _, err := writeImage(dst, src, progress); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// WriteTo writes a consistent copy of the store to w, in the file format, so
+// that the bytes written are a store that Open accepts (kvtool snapshot FILE -
+// streams it). Like SnapshotWith it holds the writer lock for the copy alone,
+// first finishing a killed writer's commit; readers go on meanwhile. It
+// returns the number of bytes written, ErrClosed on a closed DB, ErrLocked when
+// Options.LockTimeout passes first, or w's error.
+func (db *DB) WriteTo(w io.Writer) (n int64, err error) {
+	release, err := db.holdStill()
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	defer db.catchFault(&err, debug.SetPanicOnFault(true))
+	if !db.readOnly {
+		db.recoverLog()
+	}
+	f := db.f
+	size := int64(f.m.Load().load(hdrFileSize))
+	if !f.ensure(size) {
+		return 0, fmt.Errorf("kv: %s: header promises %d bytes the mapping cannot hold: %w", f.path, size, ErrCorrupt)
+	}
+	return writeImage(w, f.m.Load().data[:size], nil)
+}
+
+// writeImage writes a held-still file image to w: the header page with the
+// writer's pid cleared (the copy has no writer), then the rest in chunks.
+func writeImage(w io.Writer, src []byte, progress func(done int64)) (int64, error) {
+	var hdr [PageSize]byte
+	copy(hdr[:], src)
+	le.PutUint64(hdr[hdrWriterPID:], 0)
+	n, err := w.Write(hdr[:])
+	done := int64(n)
+	if err != nil {
+		return done, err
+	}
+	const chunk = 8 << 20
+	for done < int64(len(src)) {
+		n, err := w.Write(src[done:min(done+chunk, int64(len(src)))])
+		done += int64(n)
+		if err != nil {
+			return done, err
+		}
+		if progress != nil {
+			progress(done)
+		}
+	}
+	return done, nil
 }
 
 // compactTo writes the live pairs into a new store at path, under the writer
