@@ -24,6 +24,10 @@ var (
 	// ErrLocked is returned when the writer lock could not be taken within
 	// Options.LockTimeout.
 	ErrLocked = errors.New("kv: writer lock is held by another writer")
+	// ErrBusy is returned by a reader that gave up because writers kept
+	// changing what it was reading: retrying later succeeds. It never means
+	// that the file is damaged or that a lock is held.
+	ErrBusy = errors.New("kv: writers kept changing the data being read; try again")
 	// ErrClosed is returned by every method of a closed DB, and by the methods of a
 	// Tx after its Update has returned.
 	ErrClosed = errors.New("kv: database is closed")
