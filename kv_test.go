@@ -402,7 +402,7 @@ func ackingWriter(path, mode string) error {
 		}
 		spec := fmt.Sprintf("%d#%d", seq, n)
 		st := db.Stats()
-		rehash := newKeys > 0 && (st.Keys+st.Tombstones+int64(newKeys))*4 > 3*st.Slots
+		rehash := newKeys > 0 && (st.Keys+int64(newKeys))*4 > 3*st.Slots
 		fmt.Fprintf(os.Stdout, "will %s %s %s R=%d,G=%d,C=%d,rh=%t\n", op, strings.Join(keys, ","), spec,
 			st.Rehashes, st.Growths, st.Commits, rehash)
 		v := valueFor(spec)

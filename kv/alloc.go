@@ -51,8 +51,11 @@ func (t *txn) grow(end uint64) error {
 	if err := f.growTo(int64(size)); err != nil {
 		return fmt.Errorf("kv: %s: %w", f.path, err)
 	}
-	f.m.Load().store(hdrGrowths, f.m.Load().load(hdrGrowths)+1)
-	t.limit = uint64(f.limit.Load())
+	// The new length is published by this transaction's log, before any
+	// word that refers to the new pages.
+	t.limit = size
+	t.setWord(hdrFileSize, size)
+	t.addWord(hdrGrowths, 1)
 	return nil
 }
 
@@ -109,9 +112,12 @@ func (t *txn) allocRecord(size int) (uint64, error) {
 		if p, err = t.allocPage(); err != nil {
 			return 0, err
 		}
+		// Every header word but the generation, which only ever grows.
 		t.setWord(p, kindSlab|uint64(c)<<8)
-		for w := uint64(8); w < slabHeader; w += 8 {
-			t.setWord(p+w, 0)
+		t.setWord(p+slabNext, 0)
+		t.setWord(p+slabPrev, 0)
+		for w := uint64(0); w < 4; w++ {
+			t.setWord(p+slabBitmap+8*w, 0)
 		}
 		t.setWord(head, p)
 	}
@@ -160,13 +166,14 @@ func (t *txn) allocChain(n int) (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
-		t.setWord(p, kindChain)
-		t.setWord(p+chainNext, 0)
 		if prev == 0 {
 			first = p
+			t.setWord(p, kindChain|chainHead)
 		} else {
+			t.setWord(p, kindChain)
 			t.setWord(prev+chainNext, p)
 		}
+		t.setWord(p+chainNext, 0)
 		prev = p
 	}
 	t.addWord(hdrLiveBytes, int64(n)*PageSize)

@@ -172,7 +172,7 @@ func (db *DB) Clear() error {
 			for i := uint64(0); i < 1<<log2 && n < batch; i++ {
 				pos := off + 8*i
 				// A deletion may shift another entry into pos: clear it too.
-				for s := t.word(pos); s != 0 && s != slotTomb && n < batch; s = t.word(pos) {
+				for s := t.word(pos); s != 0 && n < batch; s = t.word(pos) {
 					t.release(slotOff(s))
 					t.clearSlot(pos)
 					n++

@@ -27,7 +27,9 @@ func (db *DB) Check() (err error) {
 	defer release()
 	defer db.catchFault(&err, debug.SetPanicOnFault(true))
 	if !db.readOnly {
-		db.recoverLog()
+		if _, err := db.recoverPending(); err != nil {
+			return err
+		}
 	}
 	c := checker{db: db}
 	c.run()
@@ -52,6 +54,7 @@ type checker struct {
 	objects  map[uint64][]uint64 // slab page -> bitmap of referenced objects
 	live     uint64              // record bytes referenced, by the allocator's measure
 	ttlKeys  uint64              // records that carry an expiry
+	leases   uint64              // GetOrCompute leases
 	problems []string
 }
 
@@ -95,26 +98,26 @@ func (c *checker) run() {
 	if st := c.word(hdrState); st != stateReady {
 		c.addf(0, hdrState, "state %d, want %d (ready)", st, stateReady)
 	}
-	if p := c.word(hdrPendingLog); p != 0 {
-		if _, ok := validLog(c.m, p, c.limit); !ok {
-			c.addf(p/PageSize, 0, "pending log does not validate")
-		} else if c.db.readOnly {
+	if c.db.pendingRepair() {
+		if c.db.readOnly {
 			return // legal: the next writer finishes it; the rest is mid-update
 		}
+		c.addf(regionOff(c.word(hdrApplied)+1, c.db.logPages)/PageSize, 0, "a complete log is still waiting to be applied")
+	}
+	if a, b := c.word(hdrApplying), c.word(hdrApplied); a != b {
+		c.addf(0, hdrApplying, "log %d was being applied, the last applied is %d, and no complete log is pending", a, b)
+	}
+	if a, b := c.word(hdrMoveStart), c.word(hdrMoveEnd); a != b {
+		c.addf(0, hdrMoveStart, "move window of log %d open (last closed: %d) with no log pending", a, b)
 	}
 	c.hw = c.word(hdrHighWater)
-	if c.hw%PageSize != 0 || c.hw < initHW || c.hw > c.limit {
+	if c.hw%PageSize != 0 || c.hw < c.db.minHW || c.hw > c.limit {
 		c.addf(0, hdrHighWater, "high-water mark %d outside the file (%d bytes)", c.hw, c.limit)
 		return
 	}
 	c.owner = make([]byte, c.hw/PageSize)
 	c.own(0, 1, ownHeader)
-	logOff, logCap := c.word(hdrLogOff), c.word(hdrLogCap)
-	if logOff%PageSize != 0 || logCap%PageSize != 0 || logCap == 0 || logOff < PageSize || logOff+logCap > c.hw {
-		c.addf(0, hdrLogOff, "log region %d+%d outside the allocated pages", logOff, logCap)
-	} else {
-		c.own(logOff, logCap/PageSize, ownLog)
-	}
+	c.own(PageSize, 2*c.db.logPages, ownLog)
 	c.objects = make(map[uint64][]uint64)
 	c.checkTable()
 	c.checkFreeList()
@@ -153,16 +156,12 @@ func (c *checker) checkTable() {
 		return
 	}
 	c.own(toff, (8*n+PageSize-1)/PageSize, ownTable)
-	var keys, tombs, maxDist uint64
+	var keys, maxDist uint64
 	seen := make(map[uint64]uint64) // key hash -> record offset
 	for i := uint64(0); i < n; i++ {
 		pos := toff + 8*i
 		s := c.word(pos)
 		if s == 0 {
-			continue
-		}
-		if s == slotTomb {
-			tombs++
 			continue
 		}
 		off := slotOff(s)
@@ -194,8 +193,8 @@ func (c *checker) checkTable() {
 	if got := c.word(hdrKeys); got != keys {
 		c.addf(0, hdrKeys, "header counts %d keys, the table holds %d", got, keys)
 	}
-	if got := c.word(hdrTombs); got != tombs {
-		c.addf(0, hdrTombs, "header counts %d tombstones, the table holds %d", got, tombs)
+	if got := c.word(hdrLeases); got != c.leases {
+		c.addf(0, hdrLeases, "header counts %d leases, the table holds %d", got, c.leases)
 	}
 	if got := c.word(hdrMaxProbe); got < maxDist {
 		c.addf(0, hdrMaxProbe, "longest probe %d, the table has one of %d", got, maxDist)
@@ -212,6 +211,9 @@ func (c *checker) checkRecord(pos, off uint64) ([]byte, bool) {
 	if r.flags&recExpires != 0 {
 		c.ttlKeys++
 	}
+	if r.flags&recPending != 0 {
+		c.leases++
+	}
 	size := r.size()
 	if size > maxSlabRecord {
 		p := off - chainHeader
@@ -220,6 +222,9 @@ func (c *checker) checkRecord(pos, off uint64) ([]byte, bool) {
 			if p >= c.hw || !c.own(p, 1, ownChain) {
 				c.addf(p/PageSize, 0, "record chain page outside the allocated pages or shared")
 				break
+			}
+			if head := c.word(p)&chainHead != 0; head != (i == 0) {
+				c.addf(p/PageSize, 0, "chain page %d of a record is marked as a first page: %v", i, head)
 			}
 			p = c.word(p + chainNext)
 		}

@@ -26,6 +26,8 @@ type DB struct {
 	syncWrites  bool
 	lockTimeout time.Duration
 	computeFor  time.Duration // Options.ComputeTimeout
+	logPages    uint64        // pages of each log region (the file's header)
+	minHW       uint64        // the lowest high-water mark a file can have
 
 	closeMu sync.RWMutex // readers hold it shared; Close exclusively
 	closed  atomic.Bool
@@ -38,11 +40,12 @@ type DB struct {
 	flockHeld bool
 	streak    int
 	tx        txn
-	updater   atomic.Int64 // goroutine running an Update's fn, 0 if none
-	repairs   atomic.Int64 // killed writers' commits this handle finished
-	hits      atomic.Int64 // Gets that found their key (cache mode only)
-	misses    atomic.Int64 // Gets that did not (cache mode only)
-	pid       uint64       // recorded in the header while this handle writes
+	updater   atomic.Int64          // goroutine running an Update's fn, 0 if none
+	repairs   atomic.Int64          // killed writers' commits this handle finished
+	syncErr   atomic.Pointer[error] // a failed flush: this handle writes no more
+	hits      atomic.Int64          // Gets that found their key (cache mode only)
+	misses    atomic.Int64          // Gets that did not (cache mode only)
+	pid       uint64                // recorded in the header while this handle writes
 }
 
 // maxStreak bounds how many writes of this handle run under one hold of the
@@ -141,7 +144,12 @@ func (db *DB) write(what string, op func(t *txn) error) (err error) {
 	}
 	defer db.unlockWriter()
 	defer db.catchFault(&err, debug.SetPanicOnFault(true))
-	db.recoverLog()
+	if err := db.writable(); err != nil {
+		return err
+	}
+	if _, err := db.recoverPending(); err != nil {
+		return err
+	}
 	t := &db.tx
 	t.begin()
 	if err := op(t); err != nil {
@@ -154,6 +162,27 @@ func (db *DB) write(what string, op func(t *txn) error) (err error) {
 		return err
 	}
 	db.wakeWatchers()
+	return nil
+}
+
+// repair finishes an unapplied write under the writer lock and returns.
+func (db *DB) repair() (err error) {
+	if err := db.lockWriter(); err != nil {
+		return err
+	}
+	defer db.unlockWriter()
+	defer db.catchFault(&err, debug.SetPanicOnFault(true))
+	_, err = db.recoverPending()
+	return err
+}
+
+// writable refuses writes on a handle whose flush failed: the kernel may
+// have dropped its dirty pages, so a write that returned nil could still be
+// lost. Reads go on; a new handle starts afresh.
+func (db *DB) writable() error {
+	if e := db.syncErr.Load(); e != nil {
+		return fmt.Errorf("kv: %s: %w (%v): check the disk, then open the file again", db.f.path, errSyncFailed, *e)
+	}
 	return nil
 }
 
@@ -206,7 +235,7 @@ func (db *DB) releaseFlock() {
 
 // holdStill takes the writer lock and keeps Close out, so that the file holds
 // still for a Check or a copy; readers go on meanwhile. The caller then
-// finishes a killed writer's commit (recoverLog) where it catches faults.
+// finishes a killed writer's commit (recoverPending) where it catches faults.
 func (db *DB) holdStill() (release func(), err error) {
 	if db.closed.Load() {
 		return nil, ErrClosed

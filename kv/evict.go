@@ -47,7 +47,7 @@ func (db *DB) writeEvicting(what string, op func(t *txn) error) error {
 func (db *DB) evictSome(pages bool) (int, error) {
 	n := 0
 	err := db.write("evict", func(t *txn) error {
-		logEntries := (t.word(hdrLogCap) - logEntries) / 16
+		logEntries := (db.logPages*PageSize - logPayload) / entrySize
 		n = t.evict(max(db.maxSize/64, 4*PageSize), int(logEntries/10), pages)
 		return nil
 	})
@@ -70,7 +70,7 @@ func (t *txn) evict(want uint64, most int, pages bool) int {
 	for i := uint64(0); i < 2*slots && freed < want && n < most; i++ {
 		pos := off + 8*hand
 		s := t.word(pos)
-		if s == 0 || s == slotTomb {
+		if s == 0 {
 			hand = (hand + 1) % slots
 			continue
 		}

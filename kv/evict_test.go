@@ -56,8 +56,12 @@ func TestEvictNeverFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := again.Put([]byte("more"), make([]byte, maxSize/2)); err != nil {
+	// A cache holds any value whose record takes up to 1/8 of MaxSize.
+	if err := again.Put([]byte("more"), make([]byte, maxSize/8-PageSize)); err != nil {
 		t.Fatalf("reopened without options, cache mode lost: %v", err)
+	}
+	if err := again.Put([]byte("more"), make([]byte, maxSize/8+1)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Put of a value over 1/8 of MaxSize = %v, want ErrTooLarge", err)
 	}
 	again.Close()
 	plain, plainPath := openTemp(t, nil)

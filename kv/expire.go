@@ -76,7 +76,7 @@ func (t *txn) reclaimExpired(n uint64, now int64) int {
 		pos := off + 8*((at+i)%slots)
 		for { // a deletion may shift another entry into pos
 			s := t.word(pos)
-			if s == 0 || s == slotTomb {
+			if s == 0 {
 				break
 			}
 			r := t.recordMeta(slotOff(s))

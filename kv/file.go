@@ -92,6 +92,8 @@ func (m *mapping) load(off uint64) uint64 { return atomic.LoadUint64(m.word(off)
 
 func (m *mapping) store(off, v uint64) { atomic.StoreUint64(m.word(off), v) }
 
+func (m *mapping) add(off, delta uint64) uint64 { return atomic.AddUint64(m.word(off), delta) }
+
 // fileSize returns the size of the file on disk.
 func (f *file) fileSize() (int64, error) {
 	var st unix.Stat_t
@@ -119,13 +121,7 @@ func (f *file) ensure(need int64) bool {
 		}
 		m = f.m.Load()
 	}
-	published = min(published, int64(len(m.data)))
-	for {
-		cur := f.limit.Load()
-		if published <= cur || f.limit.CompareAndSwap(cur, published) {
-			break
-		}
-	}
+	f.raiseLimit(min(published, int64(len(m.data))))
 	return need <= f.limit.Load()
 }
 
@@ -147,8 +143,11 @@ func (f *file) remap(size int64) error {
 }
 
 // growTo makes the file at least size bytes long with its blocks reserved, so
-// that a full disk is an error here and never a SIGBUS later, then publishes
-// the new size to every process. The file never shrinks.
+// that a full disk is an error here and never a SIGBUS later, and maps it in
+// this process. It does not publish the size: the growing transaction's log
+// does (hdrFileSize), so other processes only learn of the new pages once
+// something refers to them, and a power loss never leaves a header promising
+// a length the disk lost. The file never shrinks.
 func (f *file) growTo(size int64) error {
 	cur, err := f.fileSize()
 	if err != nil {
@@ -175,17 +174,49 @@ func (f *file) growTo(size int64) error {
 			return err
 		}
 	}
-	m := f.m.Load()
-	if published < size {
+	if lim := f.limit.Load(); lim < size {
 		// The writer is about to fill the new pages: fault them in now, in one
 		// call, rather than one write fault at a time (a third of the cost).
-		prefault(m.data[published:size])
+		prefault(f.m.Load().data[lim:size])
 	}
-	if int64(m.load(hdrFileSize)) < size {
-		m.store(hdrFileSize, uint64(size))
-	}
-	f.ensure(size)
+	f.raiseLimit(size)
 	return nil
+}
+
+// raiseLimit records that [0, size) is in the file and in the mapping.
+func (f *file) raiseLimit(size int64) {
+	for {
+		cur := f.limit.Load()
+		if size <= cur || f.limit.CompareAndSwap(cur, size) {
+			return
+		}
+	}
+}
+
+// mapped makes sure the mapping covers [0, size) of a file at least that long.
+func (f *file) mapped(size uint64) bool {
+	if size > maxFileSize {
+		return false
+	}
+	if int64(len(f.m.Load().data)) < int64(size) {
+		if err := f.remap(int64(size)); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// spanTo returns a reader of the file's bytes below length (the file's real
+// length, not the header's promise): recovery reads logs and the records they
+// name before the header may say the file holds them.
+func (f *file) spanTo(length uint64) func(off uint64, n int) ([]byte, bool) {
+	return func(off uint64, n int) ([]byte, bool) {
+		end := off + uint64(n)
+		if n < 0 || end < off || end > length || !f.mapped(end) {
+			return nil, false
+		}
+		return f.m.Load().data[off:end], true
+	}
 }
 
 // lock takes the cross-process writer lock: flock on this handle's own open

@@ -16,12 +16,12 @@ import (
 //	bit  37      read bit: set by a read in cache mode
 //	bits 36..0   record offset / 8
 //
-// 0 is an empty slot and slotTomb a deleted one. The table has a power-of-two
+// 0 is an empty slot; 1 is never a valid slot (its record offset would be 0).
+// The table has a power-of-two
 // number of slots and a key's home slot is the top bits of its hash, so the
 // tag alone places a key in a larger table: a rehash never reads records
 // while the table has at most 2^25 slots.
 const (
-	slotTomb   = 1
 	tagShift   = 39
 	tagBits    = 64 - tagShift
 	refBit     = 1 << 37 // read bit
@@ -76,7 +76,6 @@ type probe struct {
 	pos   uint64 // offset of the key's slot, or of the slot to insert into
 	slot  uint64 // the slot's word when found
 	dist  uint64 // probe distance of pos
-	tomb  bool   // pos holds a tombstone
 }
 
 // find looks key up in the table as this transaction sees it.
@@ -85,30 +84,19 @@ func (t *txn) find(key []byte, h uint64) probe {
 	mask := uint64(1)<<log2 - 1
 	i := h >> (64 - log2)
 	tag := h >> tagShift
-	var ins probe
-	insSet := false
 	for d := uint64(0); d <= mask; d++ {
 		pos := off + 8*i
 		s := t.word(pos)
 		switch {
 		case s == 0:
-			if !insSet {
-				ins = probe{pos: pos, dist: d}
-			}
-			return ins
-		case s == slotTomb:
-			if !insSet {
-				ins, insSet = probe{pos: pos, dist: d, tomb: true}, true
-			}
+			return probe{pos: pos, dist: d}
 		case slotTag(s) == tag && t.keyAt(slotOff(s), key):
 			return probe{found: true, pos: pos, slot: s, dist: d}
 		}
 		i = (i + 1) & mask
 	}
-	if !insSet {
-		corruptf("slot table %d has no free slot", off)
-	}
-	return ins
+	corruptf("slot table %d has no free slot", off)
+	return probe{}
 }
 
 // keyAt reports whether the record at off has this key.
@@ -138,16 +126,21 @@ func (t *txn) recordMeta(off uint64) recordMeta {
 // needsRoom reports whether inserting one more key calls for a rehash first.
 func (t *txn) needsRoom() bool {
 	_, log2 := t.table()
-	used := t.word(hdrKeys) + t.word(hdrTombs) + 1
+	used := t.word(hdrKeys) + 1
 	return used*maxLoadDen > maxLoadNum<<log2
 }
 
 // rehash builds a new table in fresh pages, sized so that the live keys fill at
 // most half of it, publishes it, and frees the old one at commit. Readers
-// still probing the old table notice the table word change and retry.
+// still probing the old table notice the table word change and retry. The new
+// table is written directly (nothing committed refers to it), so a durable
+// commit's log carries its hash instead of its words.
 func (t *txn) rehash() error {
 	oldOff, oldLog2 := t.table()
 	keys := t.word(hdrKeys)
+	if keys > 1<<oldLog2 {
+		corruptf("header counts %d keys in a table of %d slots", keys, uint64(1)<<oldLog2)
+	}
 	log2 := uint(minLog2)
 	for (keys+1)*2 > 1<<log2 {
 		log2++
@@ -165,7 +158,7 @@ func (t *txn) rehash() error {
 	nm := t.m()
 	mask := uint64(1)<<log2 - 1
 	viaOverlay := t.ov.inRange(oldOff, oldOff+8<<oldLog2)
-	var maxDist uint64
+	var maxDist, copied uint64
 	for i := uint64(0); i < 1<<oldLog2; i++ {
 		pos := oldOff + 8*i
 		var s uint64
@@ -174,10 +167,15 @@ func (t *txn) rehash() error {
 		} else {
 			s = nm.load(pos)
 		}
-		if s == 0 || s == slotTomb {
+		if s == 0 {
 			continue
 		}
-		// The reference bit moves with the entry: a rehash is no reason to evict.
+		// Half the new table stays empty for the keys the header counts;
+		// more entries than that means the header lied.
+		if copied++; copied > keys || copied > mask {
+			corruptf("slot table %d holds more entries than the %d keys the header counts", oldOff, keys)
+		}
+		// The use bits move with the entry: a rehash is no reason to evict.
 		var j uint64
 		if log2 <= tagBits {
 			j = slotTag(s) >> (tagBits - log2)
@@ -194,8 +192,8 @@ func (t *txn) rehash() error {
 			j = (j + 1) & mask
 		}
 	}
+	t.fresh = [2]uint64{newOff, newOff + 8<<log2}
 	t.setWord(hdrTable, newOff|uint64(log2))
-	t.setWord(hdrTombs, 0)
 	t.setWord(hdrMaxProbe, maxDist)
 	t.addWord(hdrRehashes, 1)
 	t.ov.drop(oldOff, oldOff+8<<oldLog2)

@@ -62,49 +62,62 @@ func (it *iterator) next() (ok bool, err error) {
 	defer db.catchFault(&err, debug.SetPanicOnFault(true))
 	f := db.f
 	now := time.Now().UnixMilli()
-	bad := 0
+	badLogs := 0
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		m := f.m.Load()
-		tw := m.load(hdrTable)
-		moves := [2]uint64{m.load(hdrMoveStart), m.load(hdrMoveEnd)}
+		v, tw, ms, me, ok := db.readView()
+		if !ok {
+			if m := f.m.Load(); m.load(hdrMoveStart) == ms && m.load(hdrMoveEnd) == me {
+				if badLogs++; badLogs >= 3 {
+					return false, fmt.Errorf("kv: %s: the log of write %d, whose slot moves are being applied, does not check out: %w", f.path, ms, ErrCorrupt)
+				}
+			}
+			continue
+		}
+		moves := [2]uint64{ms, me}
 		if !it.started {
 			it.tw, it.started, it.moves = tw, true, moves
 		}
 		if moves != it.moves && tw == it.tw {
 			// A deletion shifted entries back, perhaps past this walk: go back
-			// to the start of the current cluster and skip what was returned.
+			// far enough to meet them and skip what was returned.
 			it.moves = moves
-			it.rewind(m)
+			it.rewind(v)
 		}
 		if tw != it.tw { // the table moved: start over, skipping what was returned
-			it.tw, it.pos = tw, 0
+			it.tw, it.pos, it.moves = tw, 0, moves
 			it.skipReturned()
 		}
 		toff, log2 := tableParts(tw)
 		if !tableInFile(f, toff, log2) {
 			return false, fmt.Errorf("kv: %s: slot table outside the file: %w", f.path, ErrCorrupt)
 		}
-		m = f.m.Load()
+		v.m = f.m.Load() // tableInFile may have remapped to reach the table
+		m := v.m
 		for ; it.pos < 1<<log2; it.pos++ {
 			pos := toff + 8*it.pos
-			s := m.load(pos)
-			if s == 0 || s == slotTomb {
+			s := v.load(pos)
+			if s == 0 {
 				continue
 			}
 			if _, dup := it.slots[s&^useBits]; dup {
 				continue // returned before a shift moved it: known without reading it
 			}
-			rec, r, st := db.readRecord(slotOff(s), it.buf[:0])
+			off := slotOff(s)
+			page := off &^ (PageSize - 1)
+			if off < PageSize || !f.ensure(int64(page+PageSize)) {
+				break // a garbage slot: look again
+			}
+			pm := f.m.Load()
+			gen := pm.load(page + pageGen)
+			rec, r, st := db.readRecord(off, it.buf[:0])
 			it.buf = rec[:0]
-			if !sameSlot(m.load(pos), s) || m.load(hdrTable) != tw {
+			loadFence()
+			if !sameSlot(v.load(pos), s) || pm.load(page+pageGen) != gen || v.log == nil && m.load(hdrTable) != tw {
 				break // changed under us: look again
 			}
 			if st == recBad {
-				if bad++; bad < badReads {
-					break // perhaps torn by a reuse of its space: look again
-				}
 				return false, fmt.Errorf("kv: %s: page %d offset %d: damaged record: %w",
-					f.path, slotOff(s)/PageSize, slotOff(s)%PageSize, ErrCorrupt)
+					f.path, off/PageSize, off%PageSize, ErrCorrupt)
 			}
 			if r.flags&recExpires != 0 && r.expiry <= now || r.flags&recPending != 0 {
 				continue
@@ -123,15 +136,15 @@ func (it *iterator) next() (ok bool, err error) {
 			it.pos++
 			return true, nil
 		}
-		if it.pos >= 1<<log2 && m.load(hdrTable) == tw {
-			// The walk ends only if no deletion moved entries since the last
-			// look; otherwise the next attempt rewinds.
-			if [2]uint64{m.load(hdrMoveStart), m.load(hdrMoveEnd)} == it.moves {
+		if it.pos >= 1<<log2 {
+			// The walk ends only if neither the table nor the move words
+			// changed since the last look; otherwise the next attempt rewinds.
+			if m.load(hdrMoveStart) == ms && m.load(hdrMoveEnd) == me && (v.log != nil || m.load(hdrTable) == tw) && moves == it.moves {
 				return false, nil
 			}
 		}
 	}
-	return false, fmt.Errorf("kv: %s: the table kept changing: %w", f.path, ErrLocked)
+	return false, fmt.Errorf("kv: %s: the table kept changing under the iteration: %w", f.path, ErrBusy)
 }
 
 // rewind moves the walk back far enough to meet any entry a deletion shifted
@@ -140,9 +153,9 @@ func (it *iterator) next() (ok bool, err error) {
 // bound: shifts only shorten distances) from its home, and a shift never moves
 // it before its home, so an entry that was at or after pos is now no further
 // back than pos minus that distance.
-func (it *iterator) rewind(m *mapping) {
+func (it *iterator) rewind(v slotView) {
 	it.skipReturned()
-	back := m.load(hdrMaxProbe) + 1
+	back := v.load(hdrMaxProbe) + 1
 	if it.pos > back {
 		it.pos -= back
 	} else {

@@ -3,17 +3,17 @@
 package kv
 
 import (
-	"context"
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
-	"github.com/gofrs/flock"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,6 +21,17 @@ import (
 // if it is missing or empty (unless opts.ReadOnly). A nil opts means the zero
 // Options. Any number of processes, and handles within one process, may have
 // the same file open at once.
+//
+// A missing file is built under a temporary name beside path and linked into
+// place, so no process ever sees it half made; an existing empty file is
+// initialised in place under the writer lock. A read-write Open finishes a
+// write that a killed writer or a power loss left unapplied.
+//
+// Open returns an error wrapping ErrInvalid for bad options or a file that is
+// not a regular file on a local file system, ErrCorrupt for a file that is
+// damaged, foreign, of another format version or truncated, ErrLocked when
+// Options.LockTimeout passes while another process holds the file, and
+// fs.ErrNotExist or fs.ErrPermission from the system.
 func Open(path string, opts *Options) (*DB, error) {
 	var o Options
 	if opts != nil {
@@ -42,40 +53,104 @@ func Open(path string, opts *Options) (*DB, error) {
 	return db, nil
 }
 
+// openOS opens the file, creating it when it is missing and the handle may
+// write.
 func openOS(path string, o Options) (*os.File, error) {
 	if o.ReadOnly {
 		// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
 		// writer; openDB then refuses anything but a regular file.
 		f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
-			return nil, fmt.Errorf("kv: open %s: %w", path, err)
+			return nil, fmt.Errorf("kv: open %s: %w", path, pathErr(err))
 		}
 		return f, nil
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, o.Mode)
-	switch {
-	case errors.Is(err, fs.ErrPermission):
-		return nil, fmt.Errorf("kv: open %s for writing: %w (to read it, open it with Options.ReadOnly)", path, err)
-	case err != nil:
-		return nil, fmt.Errorf("kv: open %s: %w", path, err)
+	for attempt := 0; ; attempt++ {
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		switch {
+		case err == nil:
+			return f, nil
+		case errors.Is(err, fs.ErrNotExist) && attempt == 0:
+			f, err := createFile(path, o)
+			if errors.Is(err, fs.ErrExist) {
+				continue // another process created it first: open theirs
+			}
+			return f, err
+		case errors.Is(err, fs.ErrPermission):
+			return nil, fmt.Errorf("kv: open %s for writing: %w (to read it, open it with Options.ReadOnly)", path, pathErr(err))
+		default:
+			return nil, fmt.Errorf("kv: open %s: %w", path, pathErr(err))
+		}
 	}
-	return f, nil
+}
+
+// pathErr strips the operation and path from a *fs.PathError, whose message
+// would repeat what the caller's wrapping already says.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// createFile builds a new store under a temporary name beside path, flushed to
+// disk, and links it into place: path either does not exist or holds a whole
+// store, whatever happens to this process or the machine. It returns the new
+// file, or an error wrapping fs.ErrExist when another process created path
+// first. Where the file system has no hard links, it creates path in place
+// and initialises it under the lock (openDB).
+func createFile(path string, o Options) (*os.File, error) {
+	dir := filepath.Dir(path)
+	tmp, err := createBeside(path, "new", o.Mode)
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, fmt.Errorf("kv: create %s: the directory %s is not writable: %w", path, dir, pathErr(err))
+		}
+		return nil, fmt.Errorf("kv: create %s: %w", path, pathErr(err))
+	}
+	defer os.Remove(tmp.Name())
+	if err := initFile(int(tmp.Fd()), o); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("kv: create %s: %w", path, err)
+	}
+	err = os.Link(tmp.Name(), path)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		tmp.Close()
+		return nil, err
+	case errors.Is(err, unix.EPERM) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EXDEV):
+		tmp.Close()
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, o.Mode)
+		if err != nil {
+			return nil, fmt.Errorf("kv: create %s: %w", path, pathErr(err))
+		}
+		return f, nil
+	case err != nil:
+		tmp.Close()
+		return nil, fmt.Errorf("kv: create %s: %w", path, pathErr(err))
+	}
+	if err := syncDir(dir); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("kv: create %s: sync the directory: %w", path, err)
+	}
+	return tmp, nil
 }
 
 func openDB(path string, osf *os.File, o Options) (*DB, error) {
 	st, err := osf.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("kv: open %s: %w", path, err)
+		return nil, fmt.Errorf("kv: open %s: %w", path, pathErr(err))
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("kv: open %s: not a regular file (%v): %w", path, st.Mode().Type(), ErrInvalid)
+		return nil, fmt.Errorf("kv: open %s: not a regular file (%s): %w", path, fileType(st.Mode()), ErrInvalid)
 	}
 	fd := int(osf.Fd())
 	if err := checkFileSystem(fd); err != nil {
 		return nil, fmt.Errorf("kv: open %s: %w", path, err)
 	}
 	var page [PageSize]byte
-	n, err := readHeaderPage(fd, page[:])
+	n, err := unix.Pread(fd, page[:], 0)
 	if err != nil {
 		return nil, fmt.Errorf("kv: open %s: %w", path, err)
 	}
@@ -83,10 +158,10 @@ func openDB(path string, osf *os.File, o Options) (*DB, error) {
 		if o.ReadOnly {
 			return nil, fmt.Errorf("kv: open %s: the file is empty or its creation did not finish; open it once without ReadOnly to initialise it: %w", path, ErrCorrupt)
 		}
-		if err := initUnderLock(path, fd, o); err != nil {
+		if err := initInPlace(path, fd, o); err != nil {
 			return nil, err
 		}
-		if n, err = readHeaderPage(fd, page[:]); err != nil {
+		if n, err = unix.Pread(fd, page[:], 0); err != nil {
 			return nil, fmt.Errorf("kv: open %s: %w", path, err)
 		}
 	}
@@ -105,8 +180,9 @@ func openDB(path string, osf *os.File, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kv: open %s: %w", path, err)
 	}
+	logPages := uint64(h.logPages)
 	published := int64(le.Uint64(page[hdrFileSize:]))
-	if published > size || published < MinFileSize || published%PageSize != 0 {
+	if published > size || published < int64(logRegionsEnd(logPages)+PageSize) || published%PageSize != 0 || published > maxFileSize {
 		return nil, fmt.Errorf("kv: open %s: header says %d bytes, the file has %d (truncated?): %w", path, published, size, ErrCorrupt)
 	}
 	m, err := mapFile(fd, published, reserveFor(published, int64(h.maxSize)), o.ReadOnly)
@@ -125,48 +201,62 @@ func openDB(path string, osf *os.File, o Options) (*DB, error) {
 		syncWrites:  o.Sync,
 		lockTimeout: o.LockTimeout,
 		computeFor:  o.ComputeTimeout,
+		logPages:    logPages,
+		minHW:       logRegionsEnd(logPages) + PageSize,
 		pid:         uint64(os.Getpid()), // getpid is a system call: once, not per write
 	}
 	db.tx.db = db
+	if !o.ReadOnly && db.pendingRepair() {
+		// A killed writer's or a power loss's unfinished write: finish it now,
+		// so that every reader of this handle starts from a whole state.
+		if err := db.repair(); err != nil {
+			f.close()
+			return nil, fmt.Errorf("kv: open %s: %w", path, err)
+		}
+	}
 	return db, nil
 }
 
-func readHeaderPage(fd int, page []byte) (int, error) {
-	n, err := unix.Pread(fd, page, 0)
-	if err != nil {
-		return 0, err
+// fileType names a file's type for an error message.
+func fileType(m fs.FileMode) string {
+	switch t := m.Type(); {
+	case t&fs.ModeDir != 0:
+		return "a directory"
+	case t&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case t&fs.ModeSocket != 0:
+		return "a socket"
+	case t&fs.ModeDevice != 0:
+		return "a device"
+	default:
+		return t.String()
 	}
-	return n, nil
 }
 
-// needsInit reports whether the file is empty or was left half-created by a
-// creator that died. A file with any other content is never written here.
+// needsInit reports whether the file holds no store yet: empty, all zeros in
+// its first page (a creation cut short before its header reached the disk),
+// or a header that still says "creating". A file with any other content is
+// never written here.
 func needsInit(page []byte) bool {
-	if len(page) == 0 {
-		return true
+	if len(page) < hdrFixedEnd {
+		return !bytes.ContainsFunc(page, func(r rune) bool { return r != 0 })
 	}
-	return len(page) == PageSize && hasMagic(page) && le.Uint64(page[hdrState:]) == stateCreating
+	if hasMagic(page) {
+		return len(page) >= hdrState+8 && le.Uint64(page[hdrState:]) == stateCreating
+	}
+	return !bytes.ContainsFunc(page, func(r rune) bool { return r != 0 })
 }
 
-// initUnderLock initialises the file while holding its writer lock, taken
-// through gofrs/flock so that a LockTimeout applies; a concurrent creator
-// waits and then finds the file ready.
-func initUnderLock(path string, fd int, o Options) error {
-	lk := flock.New(path, flock.SetFlag(os.O_RDWR))
-	defer lk.Close()
-	if o.LockTimeout > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), o.LockTimeout)
-		defer cancel()
-		ok, err := lk.TryLockContext(ctx, time.Millisecond)
-		if err != nil || !ok {
-			return fmt.Errorf("kv: initialise %s: %v: %w", path, err, ErrLocked)
-		}
-	} else if err := lk.Lock(); err != nil {
+// initInPlace initialises an existing file while holding its writer lock on
+// this descriptor; a concurrent creator waits, then finds the file ready.
+func initInPlace(path string, fd int, o Options) error {
+	lk := &file{path: path, fd: fd}
+	if err := lk.lock(o.LockTimeout); err != nil {
 		return fmt.Errorf("kv: initialise %s: %w", path, err)
 	}
-	defer lk.Unlock()
+	defer lk.unlock()
 	var page [PageSize]byte
-	n, err := readHeaderPage(fd, page[:])
+	n, err := unix.Pread(fd, page[:], 0)
 	if err != nil {
 		return fmt.Errorf("kv: initialise %s: %w", path, err)
 	}
@@ -186,21 +276,41 @@ func fileFlags(o Options) uint64 {
 	return 0
 }
 
-// The layout of a new file: header, log, one page of slots, then free space.
-const (
-	initLogOff   = 1 * PageSize
-	initLogCap   = 2 * PageSize
-	initTableOff = 3 * PageSize
-	initHW       = 4 * PageSize
-)
+// initialTableLog2 sizes the first slot table. A cache never rebuilds its
+// table at its bound (a rebuild needs fresh contiguous pages), so its table
+// is made at once for the keys MaxSize can hold: 1/16 of MaxSize, which at
+// 3/4 load holds one key per 170 bytes of the file; beyond that eviction
+// keeps the key count down. Other files start with one page and double.
+func initialTableLog2(o Options) uint {
+	log2 := uint(minLog2)
+	if o.Evict {
+		for 8<<(log2+1) <= o.MaxSize/16 {
+			log2++
+		}
+	}
+	return log2
+}
 
 // initFile writes a new, empty store. The header goes first with its state
-// word saying "creating", and last with "ready", so a creator's death in
-// between is recognised and redone by the next Open.
+// word saying "creating", and last with "ready", each write followed by a
+// flush, so that neither a killed creator nor a power loss can leave a file
+// that says ready before the rest of it is on disk (docs/format.md, "A new
+// file").
 func initFile(fd int, o Options) error {
 	var seed [8]byte
 	if _, err := rand.Read(seed[:]); err != nil {
 		return err
+	}
+	logPages := uint64(defaultLogPages)
+	tableOff := logRegionsEnd(logPages)
+	log2 := initialTableLog2(o)
+	hw := tableOff + uint64(roundUp(8<<log2, PageSize))
+	size := max(o.InitialSize, roundUp(int64(hw)+MinFileSize/2, PageSize))
+	if o.MaxSize > 0 {
+		if int64(hw) > o.MaxSize {
+			return fmt.Errorf("MaxSize %d cannot hold the header, the log and the slot table (%d bytes): %w", o.MaxSize, hw, ErrInvalid)
+		}
+		size = min(size, o.MaxSize)
 	}
 	page := make([]byte, PageSize)
 	writeFixedHeader(page, headerFields{
@@ -210,27 +320,27 @@ func initFile(fd int, o Options) error {
 		maxSize:  uint64(o.MaxSize),
 		flags:    fileFlags(o),
 		created:  uint64(time.Now().UnixMilli()),
+		logPages: uint32(logPages),
 	})
 	le.PutUint64(page[hdrState:], stateCreating)
 	if _, err := unix.Pwrite(fd, page, 0); err != nil {
 		return err
 	}
-	size := o.InitialSize
 	if err := unix.Ftruncate(fd, size); err != nil {
 		return err
 	}
 	if err := reserveBlocks(fd, PageSize, size-PageSize); err != nil {
 		return err
 	}
-	zero := make([]byte, initHW-PageSize)
-	if _, err := unix.Pwrite(fd, zero, PageSize); err != nil {
+	if err := zeroFill(fd, PageSize, int64(hw)-PageSize); err != nil {
 		return err
 	}
-	le.PutUint64(page[hdrTable:], initTableOff|minLog2)
+	if err := unix.Fsync(fd); err != nil {
+		return err
+	}
+	le.PutUint64(page[hdrTable:], tableOff|uint64(log2))
 	le.PutUint64(page[hdrFileSize:], uint64(size))
-	le.PutUint64(page[hdrHighWater:], initHW)
-	le.PutUint64(page[hdrLogOff:], initLogOff)
-	le.PutUint64(page[hdrLogCap:], initLogCap)
+	le.PutUint64(page[hdrHighWater:], hw)
 	le.PutUint64(page[hdrState:], stateReady)
 	if _, err := unix.Pwrite(fd, page, 0); err != nil {
 		return err

@@ -20,7 +20,9 @@ const (
 	// MaxValueSize is the longest value accepted.
 	MaxValueSize = 64 << 20
 
-	formatVersion = 1
+	// formatVersion is the version this build writes and reads. A file of
+	// another version is refused (docs/format.md, "Versions").
+	formatVersion = 2
 	// maxFileSize is the largest file a slot can address: 37 bits of 8-byte units.
 	maxFileSize = 1 << 40
 )
@@ -29,7 +31,8 @@ const (
 var fileMagic = [8]byte{'m', 'a', 'p', 'k', 'v', 0, 'd', 'b'}
 
 // Header page (page 0). The first 64 bytes are written once at creation and
-// covered by a checksum; the rest are counters and pointers.
+// covered by a checksum; the rest are words that change while the file is in
+// use, grouped by who reads them.
 const (
 	hdrMagic    = 0  // [8]byte
 	hdrVersion  = 8  // u32
@@ -38,40 +41,41 @@ const (
 	hdrMaxSize  = 24 // u64: 0 = unbounded
 	hdrFlags    = 32 // u64: file settings (flagEvict)
 	hdrCreated  = 40 // u64: unix milliseconds
+	hdrLogPages = 48 // u32: pages of each of the two log regions; u32 at 52 is 0
 	hdrSum      = 56 // u64: xxhash of bytes [0, 56)
 	hdrFixedEnd = 64
 
-	// Read by lock-free readers; written rarely (its own cache line).
+	// The readers' cache line: every Get loads these, writers change them
+	// rarely (a rehash, a growth, a transaction whose deletion moves slots).
 	hdrTable    = 64 // u64: table offset | log2(slots)
 	hdrFileSize = 72 // u64: bytes of the file that may be used
-	// A deletion that shifts entries back stores hdrMoveStart = n before its
-	// slot stores and hdrMoveEnd = n after them (docs/concurrency.md, "Deletion").
+	// The move window: sequence numbers of the last transaction whose
+	// deletions move slots, stored first and last by its log
+	// (docs/concurrency.md, "Deletion").
 	hdrMoveStart = 80 // u64
 	hdrMoveEnd   = 88 // u64
 
-	// Writer bookkeeping (another cache line). Stored directly: hdrState,
-	// hdrPendingLog, hdrWriterPID. Everything else changes through the redo log.
+	// The writers' words. hdrState and hdrWriterPID are stored directly;
+	// everything else changes only through the redo log.
 	hdrState      = 128 // u64: stateCreating until the file is initialised
-	hdrPendingLog = 136 // u64: offset of a committed, not yet applied log; 0 = none
-	hdrWriterPID  = 144 // u64: pid of the process holding the writer lock
+	hdrApplied    = 136 // u64: sequence number of the last fully applied log (its last entry)
+	hdrWriterPID  = 144 // u64: pid of the process holding the writer lock (a hint)
 	hdrHighWater  = 152 // u64: end of allocated pages
 	hdrFreeHead   = 160 // u64: first free page, 0 = none
 	hdrFreePages  = 168 // u64
-	hdrLogOff     = 176 // u64: the log region
-	hdrLogCap     = 184 // u64: its size in bytes
-	hdrKeys       = 192 // u64: live keys
-	hdrTombs      = 200 // u64: tombstone slots
+	hdrApplying   = 176 // u64: sequence number of the log being applied (its first entry)
+	hdrLeases     = 184 // u64: GetOrCompute leases in the table
+	hdrKeys       = 192 // u64: slots that point at records (leases and expired records included)
 	hdrLiveBytes  = 208 // u64: bytes of allocated record space
-	hdrMaxProbe   = 216 // u64: longest probe distance since the last rehash
-	hdrGrowths    = 224 // u64: file growths (stored directly)
+	hdrMaxProbe   = 216 // u64: an upper bound of every entry's probe distance
+	hdrGrowths    = 224 // u64: file growths
 	hdrRehashes   = 232 // u64
 	hdrCommits    = 240 // u64
 	hdrTTLKeys    = 248 // u64: records that carry an expiry (0: writers skip reclaiming)
-
 	hdrClassHeads = 256 // [numClasses]u64: first slab page with free objects per class
 	hdrEnd        = hdrClassHeads + 8*64
 	hdrReclaimAt  = hdrEnd      // u64: slot index where writers next look for expired records
-	hdrClockHand  = hdrEnd + 8  // u64: slot index where eviction looks next
+	hdrClockHand  = hdrEnd + 8  // u64: where eviction looks next (evict.go)
 	hdrEvictions  = hdrEnd + 16 // u64: entries evicted
 	hdrExpired    = hdrEnd + 24 // u64: expired entries reclaimed
 
@@ -79,6 +83,11 @@ const (
 	// while someone watches.
 	hdrWatchSeq   = 1024 // u32 futex word: bumped by a write while watchers wait
 	hdrWatchUntil = 1032 // u64: unix ms until which a watcher may be waiting
+
+	// Cache-mode read counters, summed over every process by atomic adds
+	// outside the log (stats.go), on a line of their own.
+	hdrHits   = 1088 // u64
+	hdrMisses = 1096 // u64
 )
 
 // File settings in hdrFlags.
@@ -99,17 +108,31 @@ const (
 	kindChain = 0x43 // 'C': one page of a large record; word 1 = next page
 )
 
-// A slab page: word 0 = kind | class<<8 | used<<16, word 1 = next and word 2 =
-// previous page in its class list, words 3-6 = bitmap of used objects, objects
-// from slabHeader on.
+// Every data page (slab, chain, free) keeps a reuse generation in its third
+// word. The allocator adds 1 to it, outside the log, after it writes a record
+// into the page, and never resets it, so it only grows over the page's whole
+// life whatever the page becomes. A reader loads it before and after copying a
+// record: an unchanged generation means nothing was written into the page in
+// between (docs/concurrency.md, "Readers").
+const pageGen = 16
+
+// chainHead marks the first page of a record's chain (bit 8 of word 0), so
+// that a walk over pages can tell where records start.
+const chainHead = 1 << 8
+
+// A slab page: word 0 = kind | class<<8 | used<<16, word 1 = next page of its
+// class list, word 2 = generation, word 3 = previous page, words 4-7 = bitmap
+// of used objects, objects from slabHeader on. A chain page: word 0 = kind
+// (| chainHead on the first page), word 1 = next page, word 2 = generation,
+// the record's bytes from chainHeader on.
 const (
 	slabNext    = 8
-	slabPrev    = 16
-	slabBitmap  = 24
+	slabPrev    = 24
+	slabBitmap  = 32
 	slabHeader  = 64
 	slabSpace   = PageSize - slabHeader
 	chainNext   = 8
-	chainHeader = 16
+	chainHeader = 24
 	chainSpace  = PageSize - chainHeader
 )
 
@@ -170,16 +193,20 @@ func recordSize(klen, vlen int, expires bool) int {
 // chainPages is the number of pages a chained record of n bytes spans.
 func chainPages(n int) int { return (n + chainSpace - 1) / chainSpace }
 
-// encodeRecordHeader fills the header of a record whose key and value are
-// already in place at rec[hdr:]; it computes the checksum last.
-func sealRecord(rec []byte, klen, vlen int, flags uint16, expiry int64) {
+// sealRecord fills the header of a record whose key and value are already in
+// place at rec[hdr:]; it computes the checksum last and returns the whole
+// 64-bit hash, whose low 32 bits are the checksum (the redo log keeps it to
+// verify the record after a power loss).
+func sealRecord(rec []byte, klen, vlen int, flags uint16, expiry int64) uint64 {
 	binary.LittleEndian.PutUint16(rec[4:], uint16(klen))
 	binary.LittleEndian.PutUint16(rec[6:], flags)
 	binary.LittleEndian.PutUint32(rec[8:], uint32(vlen))
 	if flags&recExpires != 0 {
 		binary.LittleEndian.PutUint64(rec[12:], uint64(expiry))
 	}
-	binary.LittleEndian.PutUint32(rec[0:], uint32(xxhash.Sum64(rec[4:])))
+	h := xxhash.Sum64(rec[4:])
+	binary.LittleEndian.PutUint32(rec[0:], uint32(h))
+	return h
 }
 
 // recordMeta is a decoded record header.
@@ -228,6 +255,7 @@ type headerFields struct {
 	maxSize  uint64
 	flags    uint64
 	created  uint64
+	logPages uint32
 }
 
 func writeFixedHeader(p []byte, h headerFields) {
@@ -238,6 +266,7 @@ func writeFixedHeader(p []byte, h headerFields) {
 	binary.LittleEndian.PutUint64(p[hdrMaxSize:], h.maxSize)
 	binary.LittleEndian.PutUint64(p[hdrFlags:], h.flags)
 	binary.LittleEndian.PutUint64(p[hdrCreated:], h.created)
+	binary.LittleEndian.PutUint32(p[hdrLogPages:], h.logPages)
 	binary.LittleEndian.PutUint64(p[hdrSum:], xxhash.Sum64(p[:hdrSum]))
 }
 
@@ -258,15 +287,22 @@ func parseFixedHeader(p []byte) (headerFields, error) {
 		maxSize:  binary.LittleEndian.Uint64(p[hdrMaxSize:]),
 		flags:    binary.LittleEndian.Uint64(p[hdrFlags:]),
 		created:  binary.LittleEndian.Uint64(p[hdrCreated:]),
+		logPages: binary.LittleEndian.Uint32(p[hdrLogPages:]),
 	}
 	if got, want := binary.LittleEndian.Uint64(p[hdrSum:]), xxhash.Sum64(p[:hdrSum]); got != want {
 		return h, fmt.Errorf("header checksum mismatch (%#x, want %#x): %w", got, want, ErrCorrupt)
 	}
-	if h.version != formatVersion {
-		return h, fmt.Errorf("format version %d, this build reads version %d: %w", h.version, formatVersion, ErrCorrupt)
+	switch {
+	case h.version > formatVersion:
+		return h, fmt.Errorf("format version %d is newer than this build's %d: open it with a newer mapkv: %w", h.version, formatVersion, ErrCorrupt)
+	case h.version != formatVersion:
+		return h, fmt.Errorf("format version %d, this build reads only version %d: copy the data with the mapkv that wrote it (kvtool dump, then load): %w", h.version, formatVersion, ErrCorrupt)
 	}
 	if h.pageSize != PageSize {
 		return h, fmt.Errorf("page size %d, this build uses %d: %w", h.pageSize, PageSize, ErrCorrupt)
+	}
+	if h.logPages < 1 || h.logPages > maxLogPages || binary.LittleEndian.Uint32(p[hdrLogPages+4:]) != 0 {
+		return h, fmt.Errorf("log regions of %d pages (1 to %d allowed): %w", h.logPages, maxLogPages, ErrCorrupt)
 	}
 	if h.flags&^fileFlagsKnown != 0 {
 		return h, fmt.Errorf("unknown file flags %#x (newer format?): %w", h.flags, ErrCorrupt)

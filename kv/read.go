@@ -5,7 +5,6 @@ package kv
 import (
 	"bytes"
 	"fmt"
-	"runtime"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -14,103 +13,162 @@ import (
 )
 
 // The lock-free read path (docs/concurrency.md, "Readers"). A reader loads a
-// slot, copies the record it points at, then loads the slot again: a record is
-// never changed while a slot points at it, so an unchanged slot means the copy
-// is whole, and the record's checksum guards against the rare reuse of the
-// same space in between. A reader that finds the table moved starts over.
+// slot, the generation of the page its record lives in, copies the record,
+// then loads the slot, the generation and the table word again. A record is
+// never written while a slot points at it, and every write into a page raises
+// the page's generation after the bytes are in place, so an unchanged slot,
+// generation and table word mean the copy is the committed record the slot
+// points at now. While a deletion's slot moves are being applied (the move
+// window), the table is between two states; the reader then looks the key up
+// in the table as the window's committed log leaves it, so it never waits for
+// the writer and never reports a present key missing.
 
 // Results of reading a record for a key.
 const (
-	recMiss    = iota // another key
+	recMiss    = iota // another key, or (for a whole probe) no such key
 	recHit            // the key; value appended
-	recExpired        // the key, but its time is up
-	recBad            // bytes that are not a whole record
+	recExpired        // the key, but its time is up (or a lease)
+	recBad            // bytes that are not a whole record, though nothing changed them
+	recRetry          // a writer changed what was read: look again
 )
 
 // maxAttempts bounds a reader's retries; each retry follows a change a writer
-// made, so a reader only runs out when writers churn one slot without pause.
+// made, so a reader only runs out when writers churn what it reads without
+// pause. Then it returns ErrBusy.
 const maxAttempts = 1 << 16
-
-// badReads is how many times a reader re-reads a record that fails its
-// checks while its slot seems unchanged, before calling it damage. A writer
-// that freed the record, reused its space and published it again in the same
-// slot (ABA) can tear one copy, not several in a row: real damage persists.
-const badReads = 8
-
-// maxUnfinished bounds how long a reader waits for a deletion's moves to end.
-const maxUnfinished = 1000
 
 // cacheLine is the line size readers plan their loads around.
 const cacheLine = 64
 
+// slotView is the slot table as a reader sees it: the mapping, or, inside a
+// move window, the mapping with the window's log over it (the state after
+// that log, whatever part of it has been applied).
+type slotView struct {
+	m   *mapping
+	log *logRecord
+}
+
+func (v slotView) load(pos uint64) uint64 {
+	if v.log != nil {
+		if s, ok := v.log.value(pos); ok {
+			return s
+		}
+	}
+	return v.m.load(pos)
+}
+
+// readView returns the view a probe that starts now must use, with the table
+// word of that state and the move words it was chosen by. ok is false when
+// the window's log cannot be read although the window is open (damage).
+func (db *DB) readView() (v slotView, tw, moveStart, moveEnd uint64, ok bool) {
+	m := db.f.m.Load()
+	tw = m.load(hdrTable)
+	moveStart, moveEnd = m.load(hdrMoveStart), m.load(hdrMoveEnd)
+	v.m = m
+	if moveStart == moveEnd {
+		return v, tw, moveStart, moveEnd, true
+	}
+	l, ok := readLog(db.f.span, moveStart, db.logPages, uint64(db.f.limit.Load()))
+	if !ok {
+		return v, tw, moveStart, moveEnd, false
+	}
+	v.log = &l
+	if t, ok := l.value(hdrTable); ok {
+		tw = t
+	}
+	return v, tw, moveStart, moveEnd, true
+}
+
 // lookup appends the value of key to dst.
 func (db *DB) lookup(dst, key []byte, info *readInfo) ([]byte, error) {
 	h := hashKey(db.seed, key)
-	tag := h >> tagShift
 	f := db.f
 	start := len(dst)
-	bad, unfinished := 0, 0
-retry:
+	badLogs := 0
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		dst = dst[:start]
-		m := f.m.Load()
-		tw := m.load(hdrTable)
-		moveStart, moveEnd := m.load(hdrMoveStart), m.load(hdrMoveEnd)
+		v, tw, ms, me, ok := db.readView()
+		if !ok {
+			// A window's log must be readable while its window is open; if
+			// it stays open and unreadable, the file is damaged.
+			if m := f.m.Load(); m.load(hdrMoveStart) == ms && m.load(hdrMoveEnd) == me {
+				if badLogs++; badLogs >= 3 {
+					return dst[:start], fmt.Errorf("kv: %s: the log of write %d, whose slot moves are being applied, does not check out: %w", f.path, ms, ErrCorrupt)
+				}
+			}
+			continue
+		}
 		toff, log2 := tableParts(tw)
 		if !tableInFile(f, toff, log2) {
-			return dst, fmt.Errorf("kv: %s: slot table %d (2^%d slots) outside the file: %w", f.path, toff, log2, ErrCorrupt)
+			return dst[:start], fmt.Errorf("kv: %s: slot table %d (2^%d slots) outside the file: %w", f.path, toff, log2, ErrCorrupt)
 		}
-		m = f.m.Load()
-		mask := uint64(1)<<log2 - 1
-		i := h >> (64 - log2)
-		for d := uint64(0); d <= mask; d++ {
-			pos := toff + 8*i
-			s := m.load(pos)
-			if s == 0 {
-				break
+		v.m = f.m.Load() // tableInFile may have remapped to reach the table
+		out, st, at := db.probeKey(v, tw, h, key, dst, start, info)
+		if st == recRetry {
+			continue
+		}
+		// A window that opened or closed during the probe may have moved the
+		// key past it; the next attempt probes the state the window leaves.
+		m := v.m
+		if m.load(hdrMoveStart) != ms || m.load(hdrMoveEnd) != me || v.log == nil && m.load(hdrTable) != tw {
+			continue
+		}
+		switch st {
+		case recHit:
+			if s := at.slot; s&refBit == 0 && db.evict && !db.readOnly {
+				atomic.CompareAndSwapUint64(m.word(at.pos), s, s|refBit)
 			}
-			if s != slotTomb && slotTag(s) == tag {
-				var st int
-				dst, st = db.readValue(slotOff(s), key, dst[:start], info)
-				if !sameSlot(m.load(pos), s) {
-					continue retry
-				}
-				switch st {
-				case recHit:
-					if s&refBit == 0 && db.evict && !db.readOnly {
-						atomic.CompareAndSwapUint64(m.word(pos), s, s|refBit)
-					}
-					return dst, nil
-				case recExpired:
-					return dst[:start], ErrNotFound
-				case recBad:
-					if bad++; m.load(hdrTable) != tw || bad < badReads {
-						continue retry
-					}
-					return dst[:start], fmt.Errorf("kv: %s: page %d offset %d: damaged record: %w",
-						f.path, slotOff(s)/PageSize, slotOff(s)%PageSize, ErrCorrupt)
-				}
-			}
-			i = (i + 1) & mask
+			return out, nil
+		case recBad:
+			return dst[:start], fmt.Errorf("kv: %s: page %d offset %d: damaged record: %w",
+				f.path, slotOff(at.slot)/PageSize, slotOff(at.slot)%PageSize, ErrCorrupt)
+		default:
+			return dst[:start], ErrNotFound
 		}
-		if m.load(hdrTable) != tw {
-			continue
-		}
-		// A miss is only sure if no deletion moved entries meanwhile: one may
-		// have carried the key back past this probe. A move in progress when
-		// the probe began counts too, unless it never ends (its writer died
-		// mid-apply and no writer has come since to finish it).
-		if m.load(hdrMoveStart) != moveStart {
-			continue
-		}
-		if moveStart != moveEnd && unfinished < maxUnfinished {
-			unfinished++
-			runtime.Gosched()
-			continue
-		}
-		return dst[:start], ErrNotFound
 	}
-	return dst[:start], fmt.Errorf("kv: %s: key kept changing under %d reads: %w", f.path, maxAttempts, ErrLocked)
+	return dst[:start], fmt.Errorf("kv: %s: %d reads of the key were each overtaken by a write: %w", f.path, maxAttempts, ErrBusy)
+}
+
+// slotAt is where a probe ended.
+type slotAt struct {
+	pos, slot uint64
+}
+
+// probeKey looks key up in the table tw of view v. Each record whose tag
+// matches is copied and then validated: the slot, the page generation and
+// the table word unchanged since before the copy (recRetry otherwise).
+func (db *DB) probeKey(v slotView, tw, h uint64, key, dst []byte, start int, info *readInfo) ([]byte, int, slotAt) {
+	toff, log2 := tableParts(tw)
+	tag := h >> tagShift
+	mask := uint64(1)<<log2 - 1
+	m := v.m
+	i := h >> (64 - log2)
+	for d := uint64(0); d <= mask; d++ {
+		pos := toff + 8*i
+		s := v.load(pos)
+		if s == 0 {
+			return dst[:start], recMiss, slotAt{pos, 0}
+		}
+		if slotTag(s) == tag {
+			off := slotOff(s)
+			page := off &^ (PageSize - 1)
+			if off < PageSize || !db.f.ensure(int64(page+PageSize)) {
+				return dst[:start], recRetry, slotAt{pos, s} // a garbage slot: the next look decides
+			}
+			pm := db.f.m.Load() // ensure may have remapped: the page is in this one
+			gen := pm.load(page + pageGen)
+			var st int
+			dst, st = db.readValue(off, key, dst[:start], info)
+			loadFence()
+			if !sameSlot(v.load(pos), s) || pm.load(page+pageGen) != gen || v.log == nil && m.load(hdrTable) != tw {
+				return dst[:start], recRetry, slotAt{pos, s}
+			}
+			if st != recMiss {
+				return dst, st, slotAt{pos, s}
+			}
+		}
+		i = (i + 1) & mask
+	}
+	return dst[:start], recMiss, slotAt{}
 }
 
 // tableInFile reports whether a table word read from the file describes a
@@ -253,9 +311,10 @@ func (db *DB) expiryCheck(r recordMeta, dst []byte, start int, off uint64, info 
 	return dst, recHit
 }
 
-// missOrBad tells a record of another key (its tag collided with ours) from a
-// torn copy that only looks like one: only a whole record is a miss. Tag
-// collisions are rare, so this costs little.
+// missOrBad tells a record of another key (its tag collided with ours) from
+// damage that made our own record look like another key's: only a record
+// that checks out whole is another key. Tag collisions are rare, so this
+// costs little.
 func (db *DB) missOrBad(off uint64) int {
 	raw, ok := db.f.span(off, recHeader+8)
 	if !ok {
@@ -266,8 +325,6 @@ func (db *DB) missOrBad(off uint64) int {
 		return recBad
 	}
 	if size := r.size(); size <= maxSlabRecord {
-		// Hashing the bytes in place is enough here: a change under the hash
-		// fails it, and a failure only costs a retry.
 		rec, ok := db.f.span(off, size)
 		if !ok || int(off%PageSize)+size > PageSize || !recordSumOK(rec, r) {
 			return recBad

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -275,15 +274,25 @@ func TestMoveWindowBracketsTheLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := db.f.m.Load()
-	p := m.load(hdrPendingLog)
-	entries, ok := validLog(m, p, uint64(db.f.limit.Load()))
+	l, ok := db.nextLog(false)
 	if !ok {
 		t.Fatal("no valid pending log")
 	}
-	first, last := le.Uint64(entries), le.Uint64(entries[len(entries)-16:])
-	if first != hdrMoveStart || last != hdrMoveEnd {
-		t.Fatalf("log runs from offset %d to %d; want hdrMoveStart first and hdrMoveEnd last", first, last)
+	var slots []int
+	starts, ends := -1, -1
+	toff, log2 := tableParts(db.f.m.Load().load(hdrTable))
+	for i := 0; i < l.entryCount(); i++ {
+		switch off, _ := l.entry(i); {
+		case off == hdrMoveStart:
+			starts = i
+		case off == hdrMoveEnd:
+			ends = i
+		case off >= toff && off < toff+8<<log2:
+			slots = append(slots, i)
+		}
+	}
+	if len(slots) == 0 || starts < 0 || ends < 0 || starts > slots[0] || ends < slots[len(slots)-1] {
+		t.Fatalf("move window opens at entry %d and closes at %d; slot entries run from %v", starts, ends, slots)
 	}
 	db.Close()
 	again, err := Open(path, nil) // the next writer finishes the log
@@ -351,8 +360,8 @@ func TestSnapshotRemovesAbandonedTemps(t *testing.T) {
 	db, path := openTemp(t, nil)
 	db.Put([]byte("k"), []byte("v"))
 	dst := path + ".snap"
-	dead := filepath.Join(filepath.Dir(dst), tempPrefix(dst)+"999999999-1")
-	live := filepath.Join(filepath.Dir(dst), tempPrefix(dst)+strconv.Itoa(os.Getppid())+"-1")
+	dead := tempPrefix(dst, "tmp") + "999999999-1"
+	live := tempPrefix(dst, "tmp") + strconv.Itoa(os.Getppid()) + "-1"
 	for _, p := range []string{dead, live} {
 		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
 			t.Fatal(err)

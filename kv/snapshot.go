@@ -11,8 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -63,10 +61,7 @@ func (db *DB) SnapshotWith(dst string, o SnapshotOptions) (err error) {
 			return fmt.Errorf("kv: snapshot to %s: %w (choose another name or overwrite it)", dst, fs.ErrExist)
 		}
 	}
-	removeAbandoned(dst)
-	// The temporary file's name carries this process's id, so that a later
-	// snapshot can tell one a killed process abandoned from one in progress.
-	tmp, err := os.CreateTemp(filepath.Dir(dst), tempPrefix(dst)+strconv.Itoa(os.Getpid())+"-*")
+	tmp, err := createBeside(dst, "tmp", 0o600)
 	if err != nil {
 		return fmt.Errorf("kv: snapshot to %s: %w", dst, err)
 	}
@@ -104,27 +99,6 @@ func (db *DB) SnapshotWith(dst string, o SnapshotOptions) (err error) {
 	return nil
 }
 
-// tempPrefix starts the names of the temporary files of snapshots to dst:
-// .DEST.tmp-PID-RANDOM.
-func tempPrefix(dst string) string { return "." + filepath.Base(dst) + ".tmp-" }
-
-// removeAbandoned deletes temporary files that snapshots to dst left behind
-// when their process was killed: those whose process no longer exists.
-func removeAbandoned(dst string) {
-	prefix := filepath.Join(filepath.Dir(dst), tempPrefix(dst))
-	old, _ := filepath.Glob(prefix + "*")
-	for _, path := range old {
-		pidText, _, ok := strings.Cut(strings.TrimPrefix(path, prefix), "-")
-		pid, err := strconv.Atoi(pidText)
-		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
-			continue
-		}
-		if errors.Is(unix.Kill(pid, 0), unix.ESRCH) {
-			os.Remove(path)
-		}
-	}
-}
-
 // copyTo copies the file's used bytes under the writer lock.
 func (db *DB) copyTo(dst *os.File, o SnapshotOptions) (err error) {
 	release, err := db.holdStill()
@@ -134,7 +108,9 @@ func (db *DB) copyTo(dst *os.File, o SnapshotOptions) (err error) {
 	defer release()
 	defer db.catchFault(&err, debug.SetPanicOnFault(true))
 	if !db.readOnly {
-		db.recoverLog()
+		if _, err := db.recoverPending(); err != nil {
+			return err
+		}
 	}
 	f := db.f
 	m := f.m.Load()
@@ -188,7 +164,9 @@ func (db *DB) WriteTo(w io.Writer) (n int64, err error) {
 	defer release()
 	defer db.catchFault(&err, debug.SetPanicOnFault(true))
 	if !db.readOnly {
-		db.recoverLog()
+		if _, err := db.recoverPending(); err != nil {
+			return 0, err
+		}
 	}
 	f := db.f
 	size := int64(f.m.Load().load(hdrFileSize))
@@ -231,7 +209,9 @@ func (db *DB) compactTo(path string, progress func(done, total int64)) error {
 	}
 	defer db.unlockWriter()
 	if !db.readOnly {
-		db.recoverLog()
+		if _, err := db.recoverPending(); err != nil {
+			return err
+		}
 	}
 	st := db.Stats()
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -21,10 +21,9 @@ type Stats struct {
 	Pages     int64 // FileSize / PageSize
 	FreePages int64 // pages on the free list
 
-	Slots      int64   // slots in the index table
-	Tombstones int64   // deleted slots awaiting the next rehash
-	SlotLoad   float64 // (Keys + Tombstones) / Slots; the table doubles past 0.75
-	MaxProbe   int64   // longest probe distance since the last rehash
+	Slots    int64   // slots in the index table
+	SlotLoad float64 // slots in use / Slots; the table doubles past 0.75
+	MaxProbe int64   // longest probe distance since the last rehash
 
 	Evictions int64 // entries evicted to make room (cache mode)
 	Expired   int64 // expired entries whose space was reclaimed
@@ -62,30 +61,29 @@ func (db *DB) Stats() (st Stats) {
 	w := func(off uint64) int64 { return int64(m.load(off)) }
 	_, log2 := tableParts(m.load(hdrTable))
 	st = Stats{
-		Keys:       w(hdrKeys),
-		FileSize:   w(hdrFileSize),
-		PageSize:   PageSize,
-		MaxSize:    int64(db.maxSize),
-		LiveBytes:  w(hdrLiveBytes),
-		FreePages:  w(hdrFreePages),
-		Tombstones: w(hdrTombs),
-		MaxProbe:   w(hdrMaxProbe),
-		Growths:    w(hdrGrowths),
-		Evictions:  w(hdrEvictions),
-		Hits:       db.hits.Load(),
-		Misses:     db.misses.Load(),
-		Expired:    w(hdrExpired),
-		Rehashes:   w(hdrRehashes),
-		Commits:    w(hdrCommits),
+		Keys:      w(hdrKeys),
+		FileSize:  w(hdrFileSize),
+		PageSize:  PageSize,
+		MaxSize:   int64(db.maxSize),
+		LiveBytes: w(hdrLiveBytes),
+		FreePages: w(hdrFreePages),
+		MaxProbe:  w(hdrMaxProbe),
+		Growths:   w(hdrGrowths),
+		Evictions: w(hdrEvictions),
+		Hits:      db.hits.Load(),
+		Misses:    db.misses.Load(),
+		Expired:   w(hdrExpired),
+		Rehashes:  w(hdrRehashes),
+		Commits:   w(hdrCommits),
 	}
 	if log2 <= maxLog2 {
 		st.Slots = 1 << log2
-		st.SlotLoad = float64(st.Keys+st.Tombstones) / float64(st.Slots)
+		st.SlotLoad = float64(st.Keys) / float64(st.Slots)
 	}
 	st.UsedBytes = w(hdrHighWater) - st.FreePages*PageSize
 	st.FreeBytes = st.FileSize - st.UsedBytes
 	st.Pages = st.FileSize / PageSize
-	st.PendingRepair = pendingLogValid(m, uint64(f.limit.Load()))
+	st.PendingRepair = db.pendingRepair()
 	st.WriterPID = db.writerPID(m)
 	return st
 }

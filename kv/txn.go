@@ -3,6 +3,7 @@
 package kv
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/cespare/xxhash/v2"
@@ -13,19 +14,23 @@ import (
 // Record bytes are written straight into space that is free in the committed
 // state; they are unreachable until a slot points at them. Every change to a
 // metadata word (slot, allocator state, counter) goes to the overlay and
-// reaches the file only at commit, through the redo log: the log is written,
-// published with one atomic store (the commit point), then applied. A writer
-// killed before the commit point leaves nothing reachable; one killed after it
-// leaves a log that the next writer applies again (docs/concurrency.md).
+// reaches the file only at commit, through the redo log (log.go): the log is
+// written, flushed when the handle has Options.Sync, then applied word by
+// word. A writer killed before its log is complete leaves nothing reachable;
+// one killed after it leaves a log that the next writer applies again
+// (recover.go, docs/concurrency.md).
 type txn struct {
 	db      *DB
 	ov      overlay
-	hw0     uint64     // committed high-water mark: words at or above it are fresh, written directly
+	seq     uint64     // this transaction's sequence number: the last applied one + 1
 	frees   []freeItem // space to free at commit, so this transaction never reuses it
 	undo    []wordUndo // old values of words written directly, for rollback
-	moved   bool       // a deletion shifted entries: commit closes the move window
-	limit   uint64     // bytes of the file this writer may touch
+	extents []extent   // record bytes written in place (durable commits only)
+	fresh   [2]uint64  // a table this transaction built: written directly, not logged
+	moved   bool       // a deletion shifted entries: the log opens a move window
+	limit   uint64     // the published file size: bytes this writer may touch
 	maxSize uint64
+	payload []byte // the log being built, kept for the next transaction
 }
 
 // wordUndo is the value a direct write replaced.
@@ -48,20 +53,26 @@ func corruptf(format string, args ...any) {
 
 func (t *txn) m() *mapping { return t.db.f.m.Load() }
 
-// begin prepares the transaction; the writer lock is held.
+// begin prepares the transaction; the writer lock is held and any killed
+// writer's log has been applied (recover).
 func (t *txn) begin() {
 	t.ov.reset()
 	t.frees = t.frees[:0]
 	t.undo = t.undo[:0]
+	t.extents = t.extents[:0]
+	t.fresh = [2]uint64{}
 	t.moved = false
 	f := t.db.f
 	m := f.m.Load()
-	f.ensure(int64(m.load(hdrFileSize)))
-	t.limit = uint64(f.limit.Load())
-	t.hw0 = m.load(hdrHighWater)
+	size := m.load(hdrFileSize)
+	if size < MinFileSize || size%PageSize != 0 || size > maxFileSize || !f.ensure(int64(size)) {
+		corruptf("the header's file size %d is not a size this file can have", size)
+	}
+	t.limit = size
 	t.maxSize = t.db.maxSize
-	if t.hw0 > t.limit || t.hw0%PageSize != 0 {
-		corruptf("high-water mark %d beyond file size %d", t.hw0, t.limit)
+	t.seq = m.load(hdrApplied) + 1
+	if hw := m.load(hdrHighWater); hw > t.limit || hw%PageSize != 0 || hw < t.db.minHW {
+		corruptf("high-water mark %d outside the file (%d bytes)", hw, t.limit)
 	}
 }
 
@@ -80,10 +91,12 @@ func (t *txn) word(off uint64) uint64 {
 	return t.m().load(off)
 }
 
-// setWord writes a metadata word: directly into fresh space, else to the overlay.
+// setWord writes a metadata word: directly into a table this transaction
+// built (nothing committed refers to it; the log carries its hash instead),
+// else to the overlay.
 func (t *txn) setWord(off, v uint64) {
 	t.checkWord(off)
-	if off >= t.hw0 {
+	if off >= t.fresh[0] && off < t.fresh[1] {
 		m := t.m()
 		t.undo = append(t.undo, wordUndo{off, m.load(off)})
 		m.store(off, v)
@@ -96,7 +109,7 @@ func (t *txn) addWord(off uint64, delta int64) { t.setWord(off, t.word(off)+uint
 
 // bytes returns n bytes of the mapping at off for direct writing or reading.
 func (t *txn) bytes(off uint64, n int) []byte {
-	if off+uint64(n) > t.limit || off < PageSize {
+	if off+uint64(n) > t.limit || off < PageSize || off+uint64(n) < off {
 		corruptf("byte range %d+%d outside the file (size %d)", off, n, t.limit)
 	}
 	return t.m().data[off : off+uint64(n)]
@@ -104,21 +117,24 @@ func (t *txn) bytes(off uint64, n int) []byte {
 
 // savepoint and rollback make each operation inside an Update all-or-nothing.
 // Fresh space an operation took lies past the restored high-water mark again,
-// so only the words it wrote directly into earlier fresh space need undoing.
+// so only the words it wrote directly into a table it built need undoing.
 type savepoint struct {
-	ov          overlayMark
-	frees, undo int
-	moved       bool
+	ov                   overlayMark
+	frees, undo, extents int
+	fresh                [2]uint64
+	moved                bool
 }
 
 func (t *txn) savepoint() savepoint {
-	return savepoint{t.ov.mark(), len(t.frees), len(t.undo), t.moved}
+	return savepoint{t.ov.mark(), len(t.frees), len(t.undo), len(t.extents), t.fresh, t.moved}
 }
 
 func (t *txn) rollback(s savepoint) {
 	t.moved = s.moved
 	t.ov.rollback(s.ov)
 	t.frees = t.frees[:s.frees]
+	t.extents = t.extents[:s.extents]
+	t.fresh = s.fresh
 	m := t.m()
 	for i := len(t.undo) - 1; i >= s.undo; i-- {
 		m.store(t.undo[i].off, t.undo[i].old)
@@ -126,194 +142,175 @@ func (t *txn) rollback(s savepoint) {
 	t.undo = t.undo[:s.undo]
 }
 
-// testStopAfterCommitPoint, set only by tests, makes commit stop right after
-// its commit point, as if the writer had been killed there.
-var testStopAfterCommitPoint func() bool
-
-// The redo log region: a header, then (offset, value) pairs.
-const (
-	logMagic   = 0x31306c766b706d // "mpkvl01"
-	logCount   = 8
-	logSum     = 16
-	logEntries = 64
+// Test hooks, set only by tests. testStopAfterCommitPoint makes commit stop
+// once its log is complete (and flushed), before it applies a word, as if the
+// writer had been killed there. testSkipSync is asked before the commit's
+// flush; true skips it (the power-loss simulation proves it notices).
+var (
+	testStopAfterCommitPoint func() bool
+	testSkipSync             func() bool
 )
 
-// commit frees what the transaction released, writes and publishes the redo
-// log, applies it, and retires it.
+// errSyncFailed marks a handle whose flush failed: the kernel may have
+// dropped the dirty pages, so nothing this handle writes can be trusted to
+// reach the disk any more.
+var errSyncFailed = errors.New("an earlier flush of this handle failed")
+
+// commit frees what the transaction released, writes the redo log, flushes it
+// (Options.Sync), and applies it.
 func (t *txn) commit() error {
 	if t.ov.distinct == 0 && len(t.frees) == 0 {
 		return nil
 	}
+	// The free pages this transaction did not take: a log that outgrows its
+	// region may borrow them until it is applied.
+	freeRest := t.word(hdrFreeHead)
 	for _, fr := range t.frees {
 		t.freeNow(fr)
 	}
 	t.frees = t.frees[:0]
-	if t.moved {
-		// First written here, so applied after every slot move of the log.
-		t.setWord(hdrMoveEnd, t.word(hdrMoveStart))
-	}
 	t.addWord(hdrCommits, 1)
-	logOff, err := t.logRegion()
+	overflow, err := t.overflowFor(freeRest)
 	if err != nil {
 		return err
 	}
-	n := t.ov.distinct
-	log := t.bytes(logOff, logEntries+16*n)
-	p := logEntries
-	put := func(off, v uint64) {
-		le.PutUint64(log[p:], off)
-		le.PutUint64(log[p+8:], v)
-		p += 16
-	}
-	// The move window brackets every slot store of the log: a slot written
-	// before the first deletion of the transaction may still be cleared by a
-	// later shift, so hdrMoveStart goes first and hdrMoveEnd last.
-	if t.moved {
-		put(hdrMoveStart, t.word(hdrMoveStart))
-	}
-	t.ov.each(func(off, v uint64) {
-		if t.moved && (off == hdrMoveStart || off == hdrMoveEnd) {
-			return
-		}
-		put(off, v)
-	})
-	if t.moved {
-		put(hdrMoveEnd, t.word(hdrMoveEnd))
-	}
-	le.PutUint64(log[0:], logMagic)
-	le.PutUint64(log[logCount:], uint64(n))
-	le.PutUint64(log[logSum:], xxhash.Sum64(log[logEntries:p]))
-
+	nEntries, nExtents := t.encodeLog()
 	db := t.db
 	m := t.m()
-	// With Sync, three flushes order the steps on disk as they are ordered in
-	// memory: the records and the log before the commit word, the commit word
-	// before any applied word, the applied words before the log's retirement.
-	if err := db.flushIfSync(); err != nil {
-		return err
+	logBase := regionOff(t.seq, db.logPages)
+	logWriter{m: m, base: logBase, logPages: db.logPages, overflow: overflow}.write(t.seq, nEntries, nExtents, t.payload)
+	for _, p := range overflow {
+		m.add(p+pageGen, 1) // the page was rewritten: a stale reader there must notice
 	}
-	m.store(hdrPendingLog, logOff) // the commit point
+	if db.syncWrites && (testSkipSync == nil || !testSkipSync()) {
+		// The one flush of a durable commit: the records, a fresh table and
+		// the log reach the disk together. Until it returns nothing is
+		// applied in place, so a power loss leaves either this whole log,
+		// which recovery applies, or none of it.
+		if err := db.f.sync(); err != nil {
+			m.store(logBase, 0) // never replay a commit reported as failed
+			db.syncErr.Store(&err)
+			return fmt.Errorf("kv: sync %s: the write was not committed: %w", db.f.path, err)
+		}
+	}
 	if testStopAfterCommitPoint != nil && testStopAfterCommitPoint() {
 		return nil // a test leaves the file as a writer killed here would
 	}
-	if err := db.flushIfSync(); err != nil {
-		// Committed in memory: every process sees it, the next writer replays
-		// it; only its durability is in doubt.
-		return err
-	}
-	applyLog(m, log[logEntries:p])
-	if err := db.flushIfSync(); err != nil {
-		return err
-	}
-	m.store(hdrPendingLog, 0)
-	return nil
-}
-
-// testSkipSync, set only by tests, is asked before each durability flush of
-// a commit; true skips it. The power-loss simulation uses it to prove that it
-// notices a missing flush.
-var testSkipSync func() bool
-
-func (db *DB) flushIfSync() error {
-	if !db.syncWrites {
-		return nil
-	}
-	if testSkipSync != nil && testSkipSync() {
-		return nil
-	}
-	if err := db.f.sync(); err != nil {
-		return fmt.Errorf("kv: sync %s: the write is visible but may not be on disk: %w", db.f.path, err)
+	applyLog(m, logRecord{entries: t.payload[:nEntries*entrySize]})
+	if len(overflow) > 0 && db.syncWrites {
+		// The borrowed pages become reusable now: the words this log changed
+		// in place must be on disk before anything overwrites the log.
+		if err := db.f.sync(); err != nil {
+			db.syncErr.Store(&err)
+			return fmt.Errorf("kv: sync %s: the write is visible but may not be on disk: %w", db.f.path, err)
+		}
 	}
 	return nil
 }
 
-func applyLog(m *mapping, entries []byte) {
-	for p := 0; p+16 <= len(entries); p += 16 {
-		m.store(le.Uint64(entries[p:]), le.Uint64(entries[p+8:]))
+// fixedEntries counts the entries every log carries besides the overlay's.
+func (t *txn) fixedEntries() int {
+	if t.moved {
+		return 4
 	}
+	return 2
 }
 
-// logRegion returns a log region large enough for the pending writes, moving
-// the log to a larger fresh region when it has outgrown its own.
-func (t *txn) logRegion() (uint64, error) {
-	for {
-		off, capacity := t.word(hdrLogOff), t.word(hdrLogCap)
-		need := uint64(logEntries + 16*t.ov.distinct)
-		if need <= capacity {
-			if off%PageSize != 0 || off < PageSize || off+capacity > t.limit {
-				corruptf("log region %d+%d outside the file", off, capacity)
+// encodeLog builds the payload: the entries in the order the readers need,
+// then, for a durable commit, the extents.
+//
+//	hdrApplying = seq             (View sees a commit in progress)
+//	hdrFileSize                   (if it grew: before anything beyond the old end)
+//	hdrMoveStart = seq            (if a deletion moved slots: opens the move window)
+//	the overlay, in the order of each word's first write
+//	hdrMoveEnd = seq              (closes the move window)
+//	hdrApplied = seq              (the log is applied: recovery looks for seq+1)
+func (t *txn) encodeLog() (nEntries, nExtents int) {
+	p := t.payload[:0]
+	put := func(off, v uint64) {
+		p = le.AppendUint64(p, off)
+		p = le.AppendUint64(p, v)
+	}
+	put(hdrApplying, t.seq)
+	size, grew := t.ov.get(hdrFileSize)
+	if grew {
+		put(hdrFileSize, size)
+	}
+	if t.moved {
+		put(hdrMoveStart, t.seq)
+	}
+	t.ov.each(func(off, v uint64) {
+		if off != hdrFileSize {
+			put(off, v)
+		}
+	})
+	if t.moved {
+		put(hdrMoveEnd, t.seq)
+	}
+	put(hdrApplied, t.seq)
+	nEntries = len(p) / entrySize
+	if t.db.syncWrites {
+		for _, e := range t.extents {
+			p = le.AppendUint64(p, e.off)
+			p = le.AppendUint64(p, e.size)
+			p = le.AppendUint64(p, e.hash)
+		}
+		nExtents = len(t.extents)
+		if t.fresh[1] > t.fresh[0] {
+			b := t.bytes(t.fresh[0], int(t.fresh[1]-t.fresh[0]))
+			p = le.AppendUint64(p, t.fresh[0])
+			p = le.AppendUint64(p, uint64(len(b))|extentRaw)
+			p = le.AppendUint64(p, xxhash.Sum64(b))
+			nExtents++
+		}
+	}
+	t.payload = p
+	return nEntries, nExtents
+}
+
+// logBytes is the size of the payload encodeLog will build.
+func (t *txn) logBytes() int {
+	n := (t.ov.distinct + t.fixedEntries()) * entrySize
+	if t.db.syncWrites {
+		n += len(t.extents) * extentSize
+		if t.fresh[1] > t.fresh[0] {
+			n += extentSize
+		}
+	}
+	return n
+}
+
+// overflowFor finds the pages a log too large for its region continues in:
+// free pages this transaction did not take, then fresh pages above the
+// high-water mark, growing the file (a logged change) when both fall short.
+// Nothing in the committed state refers to any of them, and the transaction
+// does not mark them used: they serve only until the log is applied.
+func (t *txn) overflowFor(freeRest uint64) ([]uint64, error) {
+	for attempt := 0; ; attempt++ {
+		k := overflowPages(t.logBytes(), t.db.logPages)
+		if k == 0 {
+			return nil, nil
+		}
+		pages := make([]uint64, 0, k)
+		for p, steps := freeRest, 0; p != 0 && len(pages) < k; steps++ {
+			if steps > int(t.limit/PageSize) {
+				corruptf("the free list loops")
 			}
-			return off, nil
+			t.checkFreePage(p)
+			pages = append(pages, p)
+			p = t.word(p + 8)
 		}
-		// Moving the log adds a few writes of its own; leave room for them.
-		pages := int((2*need + 64*16 + PageSize - 1) / PageSize)
-		fresh, err := t.bumpPages(pages)
-		if err != nil {
-			return 0, err
+		for hw := t.word(hdrHighWater); len(pages) < k && hw+PageSize <= t.limit; hw += PageSize {
+			pages = append(pages, hw)
 		}
-		t.setWord(hdrLogOff, fresh)
-		t.setWord(hdrLogCap, uint64(pages)*PageSize)
-		for i := uint64(0); i < capacity/PageSize; i++ {
-			t.freePage(off + i*PageSize)
+		if len(pages) == k {
+			return pages, nil
 		}
-	}
-}
-
-// recoverLog finishes a write whose writer died after its commit point. It
-// runs under the writer lock before every transaction; the common case is one
-// load. A log that does not validate was never committed (a power loss can
-// persist the commit word without the log) and is discarded.
-func (db *DB) recoverLog() {
-	m := db.f.m.Load()
-	p := m.load(hdrPendingLog)
-	if p == 0 {
-		return
-	}
-	db.f.ensure(int64(m.load(hdrFileSize)))
-	m = db.f.m.Load()
-	limit := uint64(db.f.limit.Load())
-	if entries, ok := validLog(m, p, limit); ok {
-		applyLog(m, entries)
-		if db.syncWrites {
-			_ = db.f.sync()
+		if attempt > 0 {
+			return nil, fmt.Errorf("kv: %s: the log of this transaction needs %d more pages than the file can hold: %w", t.db.f.path, k-len(pages), ErrFull)
 		}
-		db.repairs.Add(1)
-	}
-	m.store(hdrPendingLog, 0)
-}
-
-// validLog returns the entries of the log at p if every part of it checks out.
-func validLog(m *mapping, p, limit uint64) ([]byte, bool) {
-	if p%PageSize != 0 || p < PageSize || p+logEntries > limit {
-		return nil, false
-	}
-	if le.Uint64(m.data[p:]) != logMagic {
-		return nil, false
-	}
-	n := le.Uint64(m.data[p+logCount:])
-	if n > (limit-p-logEntries)/16 {
-		return nil, false
-	}
-	entries := m.data[p+logEntries : p+logEntries+16*n]
-	if xxhash.Sum64(entries) != le.Uint64(m.data[p+logSum:]) {
-		return nil, false
-	}
-	for i := uint64(0); i < n; i++ {
-		off := le.Uint64(entries[16*i:])
-		if off%8 != 0 || off < hdrFixedEnd || off+8 > limit || off == hdrPendingLog {
-			return nil, false
+		if err := t.grow(t.limit + uint64(k-len(pages)+2)*PageSize); err != nil {
+			return nil, err
 		}
 	}
-	return entries, true
-}
-
-// pendingLogValid reports, without writing, whether the file holds a committed
-// write that the next writer will finish.
-func pendingLogValid(m *mapping, limit uint64) bool {
-	p := m.load(hdrPendingLog)
-	if p == 0 {
-		return false
-	}
-	_, ok := validLog(m, p, limit)
-	return ok
 }

@@ -32,9 +32,6 @@ func (t *txn) put(key, value []byte, flags uint16, expiry int64) error {
 	if p.found {
 		t.release(slotOff(p.slot))
 	} else {
-		if p.tomb {
-			t.addWord(hdrTombs, -1)
-		}
 		t.addWord(hdrKeys, 1)
 		if p.dist > t.word(hdrMaxProbe) {
 			t.setWord(hdrMaxProbe, p.dist)
@@ -65,22 +62,17 @@ func (t *txn) del(key []byte) bool {
 // the last hole becomes empty. No tombstones are left, so a table churned by
 // deletes never needs a rehash, which would need fresh contiguous pages.
 // After it, pos may hold another entry: callers scanning the table look at pos
-// again. Readers that miss a key while entries move retry (hdrMoveStart/End).
+// again. The slot stores land inside the log's move window, which readers
+// watch (docs/concurrency.md, "Deletion").
 func (t *txn) clearSlot(pos uint64) {
 	off, log2 := t.table()
 	mask := uint64(1)<<log2 - 1
-	t.noteMove()
+	t.moved = true
 	i := (pos - off) / 8
 	for j := (i + 1) & mask; j != i; j = (j + 1) & mask {
 		s := t.word(off + 8*j)
 		if s == 0 {
 			break
-		}
-		if s == slotTomb { // left by an older writer: the hole becomes one too
-			t.setWord(off+8*i, slotTomb)
-			t.addWord(hdrTombs, 1)
-			t.addWord(hdrKeys, -1)
-			return
 		}
 		if home := t.home(s, log2); !cyclicIn(home, i, j) {
 			t.setWord(off+8*i, s)
@@ -89,6 +81,22 @@ func (t *txn) clearSlot(pos uint64) {
 	}
 	t.setWord(off+8*i, 0)
 	t.addWord(hdrKeys, -1)
+}
+
+// shiftCost is how many slots a deletion at pos would rewrite: an upper bound
+// of the log entries clearSlot adds for its slots, known before it runs.
+func (t *txn) shiftCost(pos uint64) int {
+	off, log2 := t.table()
+	mask := uint64(1)<<log2 - 1
+	i := (pos - off) / 8
+	n := 1
+	for j := (i + 1) & mask; j != i; j = (j + 1) & mask {
+		if t.word(off+8*j) == 0 {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // cyclicIn reports whether h lies in the cyclic interval (i, j].
@@ -107,15 +115,6 @@ func (t *txn) home(s uint64, log2 uint) uint64 {
 	return t.hashAt(slotOff(s)) >> (64 - log2)
 }
 
-// noteMove opens this transaction's move window: hdrMoveStart's first write
-// precedes every slot move in the log, and commit closes it with hdrMoveEnd.
-func (t *txn) noteMove() {
-	if !t.moved {
-		t.moved = true
-		t.setWord(hdrMoveStart, t.word(hdrMoveEnd)+1)
-	}
-}
-
 // release schedules a replaced or deleted record's space to be freed.
 func (t *txn) release(off uint64) {
 	r := t.recordMeta(off)
@@ -125,25 +124,35 @@ func (t *txn) release(off uint64) {
 	t.deferFree(off, r.size())
 }
 
-// writeRecord fills the space at off, which is free in the committed state.
+// writeRecord fills the space at off, which is free in the committed state,
+// then raises the generation of every page it wrote, so that a reader that
+// copied those bytes while they changed sees it (docs/concurrency.md,
+// "Readers"). A durable commit keeps the record's hash for its log.
 func (t *txn) writeRecord(off uint64, size int, key, value []byte, flags uint16, expiry int64) {
 	hdr := recordSize(0, 0, flags&recExpires != 0)
+	m := t.m()
+	var h uint64
 	if size <= maxSlabRecord {
 		b := t.bytes(off, size)
 		copy(b[hdr:], key)
 		copy(b[hdr+len(key):], value)
-		sealRecord(b, len(key), len(value), flags, expiry)
-		return
+		h = sealRecord(b, len(key), len(value), flags, expiry)
+		m.add(off&^(PageSize-1)+pageGen, 1)
+	} else {
+		b := make([]byte, size)
+		copy(b[hdr:], key)
+		copy(b[hdr+len(key):], value)
+		h = sealRecord(b, len(key), len(value), flags, expiry)
+		p := off - chainHeader
+		for len(b) > 0 {
+			n := copy(t.bytes(p+chainHeader, chainSpace), b)
+			b = b[n:]
+			m.add(p+pageGen, 1)
+			p = t.word(p + chainNext)
+		}
 	}
-	b := make([]byte, size)
-	copy(b[hdr:], key)
-	copy(b[hdr+len(key):], value)
-	sealRecord(b, len(key), len(value), flags, expiry)
-	p := off - chainHeader
-	for len(b) > 0 {
-		n := copy(t.bytes(p+chainHeader, chainSpace), b)
-		b = b[n:]
-		p = t.word(p + chainNext)
+	if t.db.syncWrites {
+		t.extents = append(t.extents, extent{off: off, size: uint64(size), hash: h})
 	}
 }
 
@@ -177,18 +186,24 @@ func (t *txn) get(key []byte, now func() int64) ([]byte, error) {
 	return append([]byte{}, rec[r.hdr+r.klen:]...), nil
 }
 
-// fits rejects a record that could never be stored in this file.
+// fits rejects, before anything is evicted or written, a record that this
+// file could never hold. A cache holds any record of up to 1/8 of MaxSize
+// (the allocated size: whole pages for a chained record), so that eviction can
+// always make room for it without emptying the cache; a bounded file that
+// does not evict holds any record that fits beside its header, log and
+// smallest table.
 func (db *DB) fits(size int) error {
 	if db.maxSize == 0 {
 		return nil
 	}
-	need := uint64(size)
-	if size > maxSlabRecord {
-		need = uint64(chainPages(size)) * PageSize
+	need := allocatedSize(size)
+	room := db.maxSize - db.minHW
+	if db.evict {
+		room = db.maxSize / 8
 	}
-	// An empty file of MaxSize keeps its header, log and smallest table.
-	if room := db.maxSize - initHW; need > room {
-		return fmt.Errorf("kv: a %d-byte record cannot fit in a file of MaxSize %d: %w", size, db.maxSize, ErrTooLarge)
+	if need > room {
+		return fmt.Errorf("kv: a %d-byte record needs %d bytes, more than the %d a file of MaxSize %d holds for one record: %w",
+			size, need, room, db.maxSize, ErrTooLarge)
 	}
 	return nil
 }

@@ -92,10 +92,11 @@ func TestCheckMissingFile(t *testing.T) {
 	kvtool(t, nil, "check", filepath.Join(t.TempDir(), "missing")).want(t, exitError).oneLine(t, "does not exist")
 }
 
-// pendRepair leaves path as a writer killed right after its commit point
+// pendRepair leaves path as a writer killed right after its log was complete
 // would: a committed redo log that nobody has applied. It writes the log by
-// hand from docs/format.md ("The redo log region"), with one entry that
-// deletes nothing and changes only the commit counter.
+// hand from docs/format.md ("The redo log"): the log of the transaction after
+// the last applied one, in that transaction's region, whose only change
+// besides its sequence words is the commit counter.
 func pendRepair(t *testing.T, path string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -104,19 +105,25 @@ func pendRepair(t *testing.T, path string) {
 	}
 	le := binary.LittleEndian
 	const (
-		hdrPendingLog = 136
-		hdrLogOff     = 176
-		hdrCommits    = 240
+		hdrLogPages = 48
+		hdrApplied  = 136
+		hdrApplying = 176
+		hdrCommits  = 240
 	)
-	logOff := le.Uint64(b[hdrLogOff:])
-	entry := make([]byte, 16)
-	le.PutUint64(entry, hdrCommits)
-	le.PutUint64(entry[8:], le.Uint64(b[hdrCommits:])+1)
-	copy(b[logOff+64:], entry)
-	le.PutUint64(b[logOff:], 0x31306c766b706d) // the log's magic
-	le.PutUint64(b[logOff+8:], 1)              // one entry
-	le.PutUint64(b[logOff+16:], xxhash.Sum64(entry))
-	le.PutUint64(b[hdrPendingLog:], logOff)
+	logPages := uint64(le.Uint32(b[hdrLogPages:]))
+	seq := le.Uint64(b[hdrApplied:]) + 1
+	region := 4096 * (1 + seq%2*logPages)
+	var payload []byte
+	for _, e := range [][2]uint64{{hdrApplying, seq}, {hdrCommits, le.Uint64(b[hdrCommits:]) + 1}, {hdrApplied, seq}} {
+		payload = le.AppendUint64(le.AppendUint64(payload, e[0]), e[1])
+	}
+	head := b[region : region+64]
+	le.PutUint64(head[0:], 0x32676f6c766b706d) // the log's magic, "mpkvlog2"
+	le.PutUint64(head[8:], seq)
+	le.PutUint64(head[16:], 3) // three entries, no extents
+	le.PutUint64(head[24:], 0) // no overflow pages
+	le.PutUint64(head[32:], xxhash.Sum64(append(append([]byte{}, head[8:32]...), payload...)))
+	copy(b[region+64:], payload)
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}

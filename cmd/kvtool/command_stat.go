@@ -42,7 +42,6 @@ type statJSON struct {
 	FreeBytes     int64   `json:"free_bytes"`
 	LiveBytes     int64   `json:"live_bytes"`
 	Slots         int64   `json:"slots"`
-	Tombstones    int64   `json:"tombstones"`
 	SlotLoad      float64 `json:"slot_load"`
 	MaxProbe      int64   `json:"max_probe"`
 	Growths       int64   `json:"growths"`
@@ -68,7 +67,7 @@ func runStat(e *env, path string, asJSON bool) error {
 			File: path, Keys: s.Keys, FileSize: s.FileSize, MaxSize: s.MaxSize, PageSize: s.PageSize,
 			Pages: s.Pages, FreePages: s.FreePages,
 			UsedBytes: s.UsedBytes, FreeBytes: s.FreeBytes, LiveBytes: s.LiveBytes,
-			Slots: s.Slots, Tombstones: s.Tombstones, SlotLoad: s.SlotLoad, MaxProbe: s.MaxProbe,
+			Slots: s.Slots, SlotLoad: s.SlotLoad, MaxProbe: s.MaxProbe,
 			Growths: s.Growths, Rehashes: s.Rehashes, Commits: s.Commits,
 			WriterPID: s.WriterPID, PendingRepair: s.PendingRepair,
 		})
@@ -102,7 +101,7 @@ func printStats(w io.Writer, path string, s kv.Stats) error {
 	line("used", "%s", sizeAndBytes(s.UsedBytes))
 	line("free", "%s", sizeAndBytes(s.FreeBytes))
 	line("live", "%s", sizeAndBytes(s.LiveBytes))
-	line("slots", "%d (load %.2f, %d tombstones)", s.Slots, s.SlotLoad, s.Tombstones)
+	line("slots", "%d (load %.2f)", s.Slots, s.SlotLoad)
 	line("max probe", "%d", s.MaxProbe)
 	line("growths", "%d", s.Growths)
 	line("rehashes", "%d", s.Rehashes)
