@@ -29,6 +29,9 @@ func (t *txn) put(key, value []byte, flags uint16, expiry int64) error {
 	if flags&recExpires != 0 {
 		t.addWord(hdrTTLKeys, 1)
 	}
+	if flags&recPending != 0 {
+		t.addWord(hdrLeases, 1)
+	}
 	if p.found {
 		t.release(slotOff(p.slot))
 	} else {
@@ -120,6 +123,9 @@ func (t *txn) release(off uint64) {
 	r := t.recordMeta(off)
 	if r.flags&recExpires != 0 {
 		t.addWord(hdrTTLKeys, -1)
+	}
+	if r.flags&recPending != 0 {
+		t.addWord(hdrLeases, -1)
 	}
 	t.deferFree(off, r.size())
 }
