@@ -128,6 +128,17 @@ func (db *DB) lookup(dst, key []byte, info *readInfo) ([]byte, error) {
 	return dst[:start], fmt.Errorf("kv: %s: %d reads of the key were each overtaken by a write: %w", f.path, maxAttempts, ErrBusy)
 }
 
+// testReaderPause, set only by tests, is called by a reader between its
+// steps, so that a test can run writers while the reader is descheduled
+// there: after it loaded a slot and the page generation, and after it copied
+// the record (before it re-validates the copy).
+var testReaderPause func(step int, key []byte)
+
+const (
+	readerLoadedSlot = iota
+	readerCopied
+)
+
 // slotAt is where a probe ended.
 type slotAt struct {
 	pos, slot uint64
@@ -156,8 +167,14 @@ func (db *DB) probeKey(v slotView, tw, h uint64, key, dst []byte, start int, inf
 			}
 			pm := db.f.m.Load() // ensure may have remapped: the page is in this one
 			gen := pm.load(page + pageGen)
+			if testReaderPause != nil {
+				testReaderPause(readerLoadedSlot, key)
+			}
 			var st int
 			dst, st = db.readValue(off, key, dst[:start], info)
+			if testReaderPause != nil {
+				testReaderPause(readerCopied, key)
+			}
 			loadFence()
 			if !sameSlot(v.load(pos), s) || pm.load(page+pageGen) != gen || v.log == nil && m.load(hdrTable) != tw {
 				return dst[:start], recRetry, slotAt{pos, s}
