@@ -27,11 +27,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
 
 // TestMain runs a child role when the environment names one.
 func TestMain(m *testing.M) {
+	testproc.RunChild()
 	if role := os.Getenv("MAPKV_CHILD"); role != "" {
 		if err := runChild(role, os.Getenv("MAPKV_PATH"), os.Args[len(os.Args)-1]); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
