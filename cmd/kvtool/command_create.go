@@ -37,7 +37,7 @@ without a bound.
 	c.flags.Var(sizeValue{&maxSize}, "max-size", "bound the file at `SIZE` (64k, 256MiB, 1GiB); default: no bound")
 	evict := c.flags.Bool("evict", false, "a cache: at --max-size, evict entries instead of failing")
 	c.flags.Var(sizeValue{&initialSize}, "initial-size", "start the file at `SIZE` (default 1 MiB)")
-	c.flags.Var(modeValue{&mode, &modeSet}, "mode", "permission bits of the file, in `octal` (default 0600)")
+	c.flags.Var(modeValue{&mode, &modeSet}, "mode", "permission bits of the file, in `octal`")
 	c.run = func(e *env, args []string) error {
 		switch {
 		case *evict && maxSize == 0:

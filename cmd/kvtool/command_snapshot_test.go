@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
 
@@ -70,8 +70,7 @@ func TestSnapshotMissingFile(t *testing.T) {
 func TestSnapshotWhileWriting(t *testing.T) {
 	t.Parallel()
 	path := newDB(t, map[string]string{"a": strconv.Itoa(transferTotal), "b": "0"})
-	writer := exec.Command(os.Args[0], "-test.run=^$")
-	writer.Env = childEnv(helperEnv+"=transfer", helperFileEnv+"="+path)
+	writer := testproc.Command(t, "transfer", path)
 	stdin, err := writer.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

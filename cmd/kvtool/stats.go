@@ -59,7 +59,7 @@ func evictMode(path string, s kv.Stats) (cache, known bool) {
 	if s.MaxSize == 0 {
 		return false, true // Evict requires MaxSize
 	}
-	db, err := kv.Open(path, &kv.Options{ReadOnly: true, Evict: true})
+	db, err := kv.Open(path, &kv.Options{ReadOnly: true, Evict: true, MaxSize: s.MaxSize})
 	switch {
 	case err == nil:
 		db.Close()

@@ -1,9 +1,13 @@
 package main
 
-// suggest returns the candidate closest to name, for "did you mean": one at
-// most two edits away (a typo), or the only candidate that name starts (an
-// abbreviation); "" if there is none or it is not clear which.
+// suggest returns the candidate closest to name, for "did you mean": the
+// only candidate that name starts (an abbreviation: "snap"), or else the one
+// at most two edits away (a typo: "gte"); "" if there is none or it is not
+// clear which.
 func suggest(name string, candidates []string) string {
+	if p := onlyPrefixed(name, candidates); p != "" {
+		return p
+	}
 	best, bestDist, tie := "", 3, false
 	for _, c := range candidates {
 		d := editDistance(name, c)
@@ -17,6 +21,12 @@ func suggest(name string, candidates []string) string {
 	if best != "" && !tie && bestDist < len(name) {
 		return best
 	}
+	return ""
+}
+
+// onlyPrefixed returns the one candidate that starts with name (of two bytes
+// or more), or "".
+func onlyPrefixed(name string, candidates []string) string {
 	prefixed := ""
 	for _, c := range candidates {
 		if len(name) >= 2 && len(c) > len(name) && c[:len(name)] == name {
