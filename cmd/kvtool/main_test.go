@@ -256,3 +256,5 @@ func TestFlagsAnywhere(t *testing.T) {
 	kvtool(t, nil, "put", "--lock-timeout", "soon", path, "k", "v").usage(t, "put")
 	sameContents(t, contents(t, path), map[string]string{"k1": "v1", "k2": "v2", "k3": "v3", "k4": "v4", "-k5": "-v5"})
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
