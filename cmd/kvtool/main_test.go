@@ -258,3 +258,35 @@ func TestFlagsAnywhere(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// kvtoolTo runs kvtool with stdout on the file at out (such as /dev/full).
+func kvtoolTo(t *testing.T, out string, args ...string) result {
+	t.Helper()
+	f, err := os.OpenFile(out, os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no %s here: %v", out, err)
+	}
+	defer f.Close()
+	cmd := exec.Command(kvtoolPath, args...)
+	cmd.Env = childEnv()
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = f, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("kvtool %q: %v", args, err)
+	}
+	return result{stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
+}
+
+// A command whose output is lost fails, even one that prints and ignores
+// the error.
+func TestOutputLost(t *testing.T) {
+	t.Parallel()
+	path := newDB(t, map[string]string{"k": "v"})
+	for _, args := range [][]string{{"check", path}, {"help"}, {"help", "get"}, {"get", path, "k"}, {"list", path}, {"stat", path}, {"version"}, {"completion", "bash"}} {
+		kvtoolTo(t, "/dev/full", args...).want(t, exitError).oneLine(t, "no space left on device")
+	}
+}
+
+func fmtSscan(s string, args ...any) (int, error) { return fmt.Sscan(s, args...) }
