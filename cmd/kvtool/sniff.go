@@ -31,7 +31,7 @@ func notMapkv(path string) string {
 	case bytes.HasPrefix(head, mapkvMagic):
 		return ""
 	case len(bytes.Trim(head, "\x00")) == 0:
-		return fmt.Sprintf("%s holds only zero bytes, not a mapkv file (a creation that did not finish?): put, incr or load initialise it", path)
+		return fmt.Sprintf("%s holds only zero bytes, not a mapkv file (a creation that did not finish?): remove it, and put, incr, load or create make it anew", path)
 	}
 	return fmt.Sprintf("%s is not a mapkv file (it does not start with mapkv's magic bytes)", path)
 }
