@@ -10,6 +10,7 @@ import (
 
 func newCheckCommand() *command {
 	c := newCommand("check", "FILE", "verify the file and report damage", 1, 1)
+	c.reads = true
 	c.help = `
 Check reads all of FILE and verifies its structure and every record's
 checksum, without writing to it. It holds the writer lock meanwhile, so

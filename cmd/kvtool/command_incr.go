@@ -83,11 +83,12 @@ func printSum(e *env, db *kv.DB, path string, key []byte, sum int64, asJSON bool
 	} else {
 		_, err = fmt.Fprintln(e.stdout, sum)
 	}
-	if cerr := db.Close(); err == nil && cerr != nil {
-		err = fail(path, nil, cerr)
-	}
-	if err != nil {
-		return fmt.Errorf("the counter is now %d, but then %s: the addition is done, do not retry it", sum, explain(unwrapPath(err)))
+	cerr := db.Close()
+	switch {
+	case err != nil:
+		return fmt.Errorf("the counter is now %d, but printing it failed (%v): the addition is done, do not retry it", sum, unwrapPath(err))
+	case cerr != nil:
+		return fmt.Errorf("the counter is now %d, but closing %s failed (%s): the addition is done, do not retry it", sum, path, trimKV(cerr))
 	}
 	return nil
 }
