@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"flag"
-	"fmt"
 	"strconv"
 )
 
@@ -92,15 +91,4 @@ func (f *keyFilter) active() bool { return f.prefixArg != "" || f.matchArg != ""
 // picks reports whether key passes the filter.
 func (f *keyFilter) picks(key []byte) bool {
 	return bytes.HasPrefix(key, f.prefix) && (f.match == nil || f.match.matches(key))
-}
-
-// describe is the filter in words, for messages.
-func (f *keyFilter) describe() string {
-	switch {
-	case f.prefixArg != "" && f.matchArg != "":
-		return fmt.Sprintf("--prefix %s --match %s", f.prefixArg, f.matchArg)
-	case f.prefixArg != "":
-		return "--prefix " + f.prefixArg
-	}
-	return "--match " + f.matchArg
 }
