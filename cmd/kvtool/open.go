@@ -23,6 +23,9 @@ func openRead(path string, lock *lockOption) (*kv.DB, error) {
 	}
 	o := &kv.Options{ReadOnly: true}
 	if lock != nil {
+		if lock.timeout < 0 {
+			return nil, usagef("--lock-timeout must not be negative")
+		}
 		o.LockTimeout = lock.kvTimeout()
 	}
 	db, err := kv.Open(path, o)
