@@ -134,7 +134,7 @@ func (c *command) printUsage(w io.Writer, long bool) {
 func printOverview(w io.Writer) {
 	fmt.Fprintf(w, "kvtool reads and writes mapkv database files.\n\n%s\n\ncommands:\n", synopsis)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Flags may come before or after the arguments; "--" ends the flags.
