@@ -16,10 +16,14 @@ type command struct {
 	summary string // one line for the command list
 	help    string // what help NAME prints after the synopsis
 	minArgs int
-	maxArgs int // -1: no limit
+	maxArgs int  // -1: no limit
+	reads   bool // opens FILE read-only: a user who may only read FILE can run it
 	flags   *flag.FlagSet
 	run     func(e *env, args []string) error
 }
+
+// synopsis is the usage line of kvtool as a whole.
+const synopsis = "usage: kvtool COMMAND FILE [ARGUMENTS] [FLAGS]"
 
 func newCommand(name, args, summary string, minArgs, maxArgs int) *command {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -34,17 +38,30 @@ func newCommand(name, args, summary string, minArgs, maxArgs int) *command {
 func commands() []*command {
 	return []*command{
 		newGetCommand(),
-		newPutCommand(),
-		newDelCommand(),
-		newIncrCommand(),
+		newMgetCommand(),
+		newExistsCommand(),
 		newTTLCommand(),
 		newListCommand(),
+		newPutCommand(),
+		newMsetCommand(),
+		newAddCommand(),
+		newReplaceCommand(),
+		newCasCommand(),
+		newIncrCommand(),
+		newExpireCommand(),
+		newPersistCommand(),
+		newDelCommand(),
+		newClearCommand(),
+		newSweepCommand(),
+		newCreateCommand(),
 		newStatCommand(),
+		newTopCommand(),
 		newCheckCommand(),
 		newSnapshotCommand(),
 		newDumpCommand(),
 		newLoadCommand(),
 		newWatchCommand(),
+		newCompletionCommand(),
 		newHelpCommand(),
 		newVersionCommand(),
 	}
@@ -58,6 +75,27 @@ func lookup(name string) *command {
 		}
 	}
 	return nil
+}
+
+// commandNames returns the names of every command, in help's order.
+func commandNames() []string {
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	return names
+}
+
+// readCommands lists the commands that need only read access to FILE, for
+// the hint after a permission error.
+func readCommands() string {
+	var names []string
+	for _, c := range commands() {
+		if c.reads {
+			names = append(names, c.name)
+		}
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // checkArgs reports a usage error when the number of positional arguments is
@@ -94,19 +132,15 @@ func (c *command) printUsage(w io.Writer, long bool) {
 
 // printOverview writes the list of commands to w.
 func printOverview(w io.Writer) {
-	fmt.Fprint(w, `kvtool reads and writes mapkv database files.
-
-usage: kvtool COMMAND FILE [ARGUMENTS] [FLAGS]
-
-commands:
-`)
+	fmt.Fprintf(w, "kvtool reads and writes mapkv database files.\n\n%s\n\ncommands:\n", synopsis)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Flags may come before or after the arguments; "--" ends the flags.
-Exit status: 0 success, 1 key not found (get, ttl) or damage found (check),
-2 bad usage or any other error.
+Exit status: 0 success; 1 no (a key not found, a condition not met, damage
+found by check); 2 bad usage or any other error; 75 busy (the writer lock was
+held, or writers kept changing what a reader read): retry later.
 Run 'kvtool help COMMAND' for the details of one command.
 `)
 }

@@ -10,6 +10,7 @@ import (
 
 func newCheckCommand() *command {
 	c := newCommand("check", "FILE", "verify the file and report damage", 1, 1)
+	c.reads = true
 	c.help = `
 Check reads all of FILE and verifies its structure and every record's
 checksum, without writing to it. It holds the writer lock meanwhile, so
@@ -20,32 +21,51 @@ If all is well it prints "ok" and exits 0; if a killed writer left a
 committed write that the next writer will finish, it says so on a second
 line: that is legal, not damage. If the file is damaged (or is not a mapkv
 file at all), check prints one problem per line, each saying where
-("page N offset X: ..."), and exits 1. Any other error exits 2.
+("page N offset X: ..."), and exits 1. A file that is not a mapkv file at all
+(empty, zeros, another kind of file) exits 1 too, and says so. Any other
+error exits 2; a lock that stays busy past --lock-timeout exits 75.
+
+--json prints one JSON object instead:
+  {"file":"db","ok":true,"pending_repair":false,"problems":[],"problem_count":0}
 `
 	lock := addLockFlag(c.flags)
+	asJSON := c.flags.Bool("json", false, "print one JSON object")
 	c.run = func(e *env, args []string) error {
-		return runCheck(e, args[0], lock)
+		return runCheck(e, args[0], lock, *asJSON)
 	}
 	return c
 }
 
-func runCheck(e *env, path string, lock *lockOption) error {
+// checkJSON is check --json's output.
+type checkJSON struct {
+	File          string   `json:"file"`
+	OK            bool     `json:"ok"`
+	PendingRepair bool     `json:"pending_repair"`
+	Problems      []string `json:"problems"`
+	ProblemCount  int      `json:"problem_count"`
+}
+
+func runCheck(e *env, path string, lock *lockOption, asJSON bool) error {
 	db, err := openRead(path, lock)
 	if err != nil {
 		if errors.Is(err, kv.ErrCorrupt) {
-			return damaged(e, path, err)
+			return damaged(e, path, err, asJSON)
 		}
 		return err
 	}
 	defer db.Close()
 	if err := db.Check(); err != nil {
 		if errors.Is(err, kv.ErrCorrupt) {
-			return damaged(e, path, err)
+			return damaged(e, path, err, asJSON)
 		}
 		return lock.fail(path, db, err)
 	}
+	pending := db.Stats().PendingRepair
+	if asJSON {
+		return writeJSON(e.stdout, checkJSON{File: path, OK: true, PendingRepair: pending, Problems: []string{}})
+	}
 	fmt.Fprintln(e.stdout, "ok")
-	if db.Stats().PendingRepair {
+	if pending {
 		fmt.Fprintln(e.stdout, "pending repair: a killed writer's committed write; the next writer finishes it (legal, not damage)")
 	}
 	return nil
@@ -53,17 +73,25 @@ func runCheck(e *env, path string, lock *lockOption) error {
 
 // damaged prints the problems err lists, one per line, and returns the
 // status check exits with.
-func damaged(e *env, path string, err error) error {
+func damaged(e *env, path string, err error, asJSON bool) error {
+	var msg string
 	problems, n := problemLines(err)
-	for _, p := range problems {
-		fmt.Fprintln(e.stdout, p)
+	if why := notMapkv(path); why != "" {
+		problems, n, msg = []string{why}, 1, why
+	} else {
+		msg = fmt.Sprintf("%s is damaged (%s): copy out what is readable (kvtool dump), or restore it from a snapshot",
+			path, plural(int64(n), "problem"))
 	}
-	count := "1 problem"
-	if n != 1 {
-		count = fmt.Sprintf("%d problems", n)
+	if asJSON {
+		if err := writeJSON(e.stdout, checkJSON{File: path, Problems: problems, ProblemCount: n}); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range problems {
+			fmt.Fprintln(e.stdout, p)
+		}
 	}
-	return &statusError{status: exitFalse,
-		msg: fmt.Sprintf("%s is damaged (%s): restore it from a snapshot", path, count)}
+	return &statusError{status: exitFalse, msg: msg}
 }
 
 // problemLines returns the problems a kv corruption error lists and how many

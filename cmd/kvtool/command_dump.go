@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"errors"
+	"fmt"
 
 	"github.com/mapkv/mapkv/kv"
 )
@@ -26,15 +27,24 @@ a key that expires while dump runs is left out.
 every record byte for byte. Load counts ttl_ms from when it stores the
 record, so an expiring key lives in b longer than in a by the time between
 dump reading it and load storing it. docs/cli.md describes the format
-exactly.
+exactly. --prefix and --match dump only the keys they pick, as for list.
+
+Dump reads a live view. If it meets a damaged record it stops there, writes
+what it read before, and exits 2; "kvtool check FILE" lists the damage.
 `
+	c.reads = true
+	q := addKeyFlags(c.flags)
+	filter := addFilterFlags(c.flags, "dump")
 	c.run = func(e *env, args []string) error {
-		return runDump(e, args[0])
+		if err := filter.compile(q); err != nil {
+			return err
+		}
+		return runDump(e, args[0], filter)
 	}
 	return c
 }
 
-func runDump(e *env, path string) error {
+func runDump(e *env, path string, filter *keyFilter) error {
 	db, err := openRead(path, nil)
 	if err != nil {
 		return err
@@ -42,7 +52,11 @@ func runDump(e *env, path string) error {
 	defer db.Close()
 	out := bufio.NewWriterSize(e.stdout, 64<<10)
 	enc := newRecordEncoder(out)
+	var n int64
 	err = db.ForEach(func(k, v []byte) error {
+		if !filter.picks(k) {
+			return nil
+		}
 		// ForEach does not say when a key expires; ask for each. The key
 		// may have been written since ForEach read it: then the TTL is the
 		// new record's, as it would be had dump read the key a moment later.
@@ -55,12 +69,16 @@ func runDump(e *env, path string) error {
 		case ttl == kv.NoTTL:
 			ttl = 0
 		}
+		n++
 		return enc.encode(k, v, true, ttl)
 	})
 	// What was read before an error goes out too, as it would have in a
 	// larger dump anyway; the exit status says the output is incomplete.
 	if ferr := out.Flush(); err == nil {
 		err = ferr
+	}
+	if err != nil && n > 0 {
+		err = fmt.Errorf("after %s: %w", plural(n, "record"), err)
 	}
 	return fail(path, db, err)
 }

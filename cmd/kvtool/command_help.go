@@ -13,6 +13,9 @@ its flags. "kvtool COMMAND -h" does the same.
 		}
 		cmd := lookup(args[0])
 		if cmd == nil {
+			if s := suggest(args[0], commandNames()); s != "" {
+				return usagef("unknown command %q: did you mean %q?", args[0], s)
+			}
 			return usagef("unknown command %q", args[0])
 		}
 		cmd.printUsage(e.stdout, true)

@@ -44,7 +44,7 @@ func TestIncrNotCounter(t *testing.T) {
 	path := newDB(t, map[string]string{"text": "hello", "empty": ""})
 	for _, k := range []string{"text", "empty"} {
 		r := kvtool(t, nil, "incr", path, k).want(t, exitError)
-		r.oneLine(t, "kvtool: incr: ", fmt.Sprintf("the value of key %s is not an 8-byte little-endian integer", k), "bytes")
+		r.oneLine(t, "kvtool: incr: ", fmt.Sprintf("the value of key %s is not a counter", k), "bytes", "decimal text")
 		if r.stdout != "" {
 			t.Errorf("incr %s printed %q", k, r.stdout)
 		}

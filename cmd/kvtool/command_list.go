@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"strconv"
 	"unicode/utf8"
 )
 
 func newListCommand() *command {
 	c := newCommand("list", "FILE", "list keys, or keys and values", 1, 1)
+	c.reads = true
 	c.help = `
 List prints the keys of FILE, one per line, in the file's order, which is
 unspecified (pipe through sort for a sorted list).
@@ -17,22 +19,47 @@ A key that is printable UTF-8 (letters, marks, numbers, punctuation, symbols
 and the ASCII space) and does not start with a double quote is printed as it
 is. Any other key is printed quoted with Go escapes, as strconv.Quote does:
 "a\tb", "\xff\x00", "\"quoted\"". So a line that starts with " is always a
-quoted key, and every line names exactly one key.
+quoted key, and every line names exactly one key. The commands that take
+keys read this form back with -q:
+
+  kvtool list db --prefix tmp: | xargs -d '\n' kvtool del -q db --
+
+-0 prints each key as it is, raw, followed by a zero byte instead of a
+newline, for xargs -0 (kvtool list -0 db | xargs -0 kvtool del db --). A key
+that holds a zero byte cannot be an argument; -0 prints it quoted and says
+so on stderr.
+
+--prefix P and --match PATTERN pick the keys (both: those that pass both);
+PATTERN is a glob as Redis's SCAN MATCH takes it: * any run of characters,
+? one character, [abc], [a-z] or [^a-z] one of a set, \ before a character
+takes it literally. --count prints only the number of keys picked.
 
 With --values each line is the key, a tab, and the value, the value under the
-same rule. With --json each line is a JSON object in the dump format (see
-kvtool help dump), without "value" unless --values is given.
+same rule (with -0: key, zero byte, value, zero byte). With --json each line
+is a JSON object in the dump format (see kvtool help dump), without "value"
+unless --values is given; with --count, {"count":N}.
 `
-	prefix := c.flags.String("prefix", "", "list only keys that start with `P`")
+	q := addKeyFlags(c.flags)
+	filter := addFilterFlags(c.flags, "list")
 	values := c.flags.Bool("values", false, "print the values too")
 	asJSON := c.flags.Bool("json", false, "print JSON lines in the dump format")
+	nul := c.flags.Bool("0", false, "print raw keys, each followed by a zero byte (for xargs -0)")
+	count := c.flags.Bool("count", false, "print only the number of keys")
 	c.run = func(e *env, args []string) error {
-		return runList(e, args[0], []byte(*prefix), *values, *asJSON)
+		if err := filter.compile(q); err != nil {
+			return err
+		}
+		if *nul && *asJSON {
+			return usagef("-0 and --json do not go together: choose one")
+		}
+		return runList(e, args[0], filter, listOptions{values: *values, asJSON: *asJSON, nul: *nul, count: *count})
 	}
 	return c
 }
 
-func runList(e *env, path string, prefix []byte, values, asJSON bool) error {
+type listOptions struct{ values, asJSON, nul, count bool }
+
+func runList(e *env, path string, filter *keyFilter, o listOptions) error {
 	db, err := openRead(path, nil)
 	if err != nil {
 		return err
@@ -41,31 +68,71 @@ func runList(e *env, path string, prefix []byte, values, asJSON bool) error {
 	out := bufio.NewWriter(e.stdout)
 	enc := newRecordEncoder(out)
 	var line []byte
+	var n, withZero int64
 	err = db.ForEach(func(k, v []byte) error {
-		if !bytes.HasPrefix(k, prefix) {
+		if !filter.picks(k) {
 			return nil
 		}
-		if !values {
+		n++
+		if o.count {
+			return nil
+		}
+		if !o.values {
 			v = nil
 		}
-		if asJSON {
-			return enc.encode(k, v, values, 0)
+		switch {
+		case o.asJSON:
+			return enc.encode(k, v, o.values, 0)
+		case o.nul:
+			line = line[:0]
+			for i, b := range [][]byte{k, v}[:1+btoi(o.values)] {
+				if bytes.IndexByte(b, 0) >= 0 {
+					if i == 0 {
+						withZero++
+					}
+					line = appendKey(line, b)
+				} else {
+					line = append(line, b...)
+				}
+				line = append(line, 0)
+			}
+		default:
+			line = appendKey(line[:0], k)
+			if o.values {
+				line = append(line, '\t')
+				line = appendKey(line, v)
+			}
+			line = append(line, '\n')
 		}
-		line = appendKey(line[:0], k)
-		if values {
-			line = append(line, '\t')
-			line = appendKey(line, v)
-		}
-		line = append(line, '\n')
 		_, err := out.Write(line)
 		return err
 	})
+	if err == nil && o.count {
+		if o.asJSON {
+			err = writeJSON(out, struct {
+				Count int64 `json:"count"`
+			}{n})
+		} else {
+			_, err = fmt.Fprintln(out, n)
+		}
+	}
 	// What was read before an error goes out too, as it would have in a
 	// larger dump anyway; the exit status says the output is incomplete.
 	if ferr := out.Flush(); err == nil {
 		err = ferr
 	}
+	if err == nil && withZero > 0 {
+		fmt.Fprintf(e.stderr, "kvtool: list: %s with a zero byte printed quoted: a zero byte cannot be in an argument (pass them back with -q)\n",
+			plural(withZero, "key"))
+	}
 	return fail(path, db, err)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // appendKey appends k to b under list's rule: as it is when it is printable

@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
 
@@ -70,8 +70,7 @@ func TestSnapshotMissingFile(t *testing.T) {
 func TestSnapshotWhileWriting(t *testing.T) {
 	t.Parallel()
 	path := newDB(t, map[string]string{"a": strconv.Itoa(transferTotal), "b": "0"})
-	writer := exec.Command(os.Args[0], "-test.run=^$")
-	writer.Env = childEnv(helperEnv+"=transfer", helperFileEnv+"="+path)
+	writer := testproc.Command(t, "transfer", path)
 	stdin, err := writer.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -158,4 +157,41 @@ func checkTransfer(t *testing.T, path string) (a, b int) {
 		t.Fatal(err)
 	}
 	return a, b
+}
+
+// snapshot FILE - streams the copy to stdout; with --compact too.
+func TestSnapshotStdout(t *testing.T) {
+	t.Parallel()
+	pairs := awkwardPairs()
+	path := newDB(t, pairs)
+	dir := t.TempDir()
+	for i, args := range [][]string{{}, {"--compact"}} {
+		r := kvtool(t, nil, append([]string{"snapshot", path, "-"}, args...)...).want(t, exitOK)
+		if r.stderr != "" {
+			t.Errorf("snapshot - %q: stderr %q", args, r.stderr)
+		}
+		copyPath := filepath.Join(dir, fmt.Sprint("stream", i))
+		if err := os.WriteFile(copyPath, []byte(r.stdout), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		kvtool(t, nil, "check", copyPath).want(t, exitOK)
+		sameContents(t, contents(t, copyPath), pairs)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Errorf("snapshot - left files beside FILE: %v", entries)
+	}
+	kvtool(t, nil, "snapshot", filepath.Join(dir, "missing"), "-").want(t, exitError).oneLine(t, "does not exist")
+}
+
+// A DEST that is a directory gets the copy under FILE's name, as cp does.
+func TestSnapshotIntoDirectory(t *testing.T) {
+	t.Parallel()
+	path := newDB(t, map[string]string{"k": "v"})
+	dir := t.TempDir()
+	kvtool(t, nil, "snapshot", path, dir).want(t, exitOK)
+	sameContents(t, contents(t, filepath.Join(dir, filepath.Base(path))), map[string]string{"k": "v"})
+	kvtool(t, nil, "snapshot", path, dir).want(t, exitError).oneLine(t, "already exists", "--force")
+	kvtool(t, nil, "snapshot", path, dir, "--force").want(t, exitOK)
+	// The directory FILE is in: that would be FILE itself.
+	kvtool(t, nil, "snapshot", path, filepath.Dir(path), "--force").usage(t, "snapshot")
 }

@@ -5,77 +5,164 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
-
-	"github.com/mapkv/mapkv/kv"
 )
 
 func newStatCommand() *command {
-	c := newCommand("stat", "FILE", "show keys, space, slot load and locks", 1, 1)
+	c := newCommand("stat", "FILE...", "show keys, mode, space, counters and locks", 1, -1)
+	c.reads = true
 	c.help = `
-Stat shows what FILE holds and how full it is: keys, file and page sizes,
-used, free and live bytes, the slot table's size, load and longest probe,
-how often the file grew and the table was rehashed, the number of commits,
-which process holds the writer lock, if any, and whether a repair is
-pending. A pending repair means a writer was killed after it committed; the
-next writer finishes that write. It is legal, not damage.
+Stat shows what FILE holds and how it is used: its mode (a cache that evicts
+at its max size, or a store that fills up), live keys and expired ones not
+yet swept, file and page sizes, used, free and live bytes, the slot table's
+size, load and longest probe, how often the file grew and the table was
+rehashed, commits, evictions and reclaimed expired keys, which process holds
+the writer lock, if any, and whether a repair is pending. A pending repair
+means a writer was killed after it committed; the next writer finishes that
+write. It is legal, not damage.
 
---json prints the same as one JSON object; docs/cli.md lists its fields.
+--json prints the same as one JSON object per FILE; --prometheus prints
+every FILE in the Prometheus text exposition format, with a "path" label, for
+node_exporter's textfile collector or a sidecar:
+
+  kvtool stat --prometheus /dev/shm/*.cache > /var/lib/node_exporter/mapkv.prom.$$ &&
+    mv /var/lib/node_exporter/mapkv.prom.$$ /var/lib/node_exporter/mapkv.prom
+
+docs/cli.md lists the fields and the metrics.
 `
-	asJSON := c.flags.Bool("json", false, "print one JSON object")
+	asJSON := c.flags.Bool("json", false, "print one JSON object per FILE")
+	prom := c.flags.Bool("prometheus", false, "print the Prometheus text exposition format")
 	c.run = func(e *env, args []string) error {
-		return runStat(e, args[0], *asJSON)
+		if *asJSON && *prom {
+			return usagef("--json and --prometheus do not go together: choose one")
+		}
+		var all []namedStats
+		for _, path := range args {
+			db, err := openRead(path, nil)
+			if err != nil {
+				return err
+			}
+			s, err := readStats(db, path, true)
+			if err != nil {
+				err = fail(path, db, err)
+			}
+			if cerr := db.Close(); err == nil && cerr != nil {
+				err = fail(path, nil, cerr)
+			}
+			if err != nil {
+				return err
+			}
+			all = append(all, namedStats{path, s})
+		}
+		switch {
+		case *prom:
+			return writePrometheus(e.stdout, all)
+		case *asJSON:
+			for _, n := range all {
+				if err := writeStatJSON(e.stdout, n); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		for i, n := range all {
+			if i > 0 {
+				fmt.Fprintln(e.stdout)
+			}
+			if err := printStats(e.stdout, n); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	return c
 }
 
+// namedStats is the statistics of the file at path.
+type namedStats struct {
+	path string
+	s    fileStats
+}
+
 // statJSON is stat's --json output. Its field names are part of kvtool's
-// interface (docs/cli.md), independent of kv.Stats's Go names.
+// interface (docs/cli.md), independent of kv.Stats's Go names. A field that
+// the library does not report is null.
 type statJSON struct {
-	File          string  `json:"file"`
-	Keys          int64   `json:"keys"`
-	FileSize      int64   `json:"file_size"`
-	MaxSize       int64   `json:"max_size"`
-	PageSize      int     `json:"page_size"`
-	Pages         int64   `json:"pages"`
-	FreePages     int64   `json:"free_pages"`
-	UsedBytes     int64   `json:"used_bytes"`
-	FreeBytes     int64   `json:"free_bytes"`
-	LiveBytes     int64   `json:"live_bytes"`
-	Slots         int64   `json:"slots"`
-	SlotLoad      float64 `json:"slot_load"`
-	MaxProbe      int64   `json:"max_probe"`
-	Growths       int64   `json:"growths"`
-	Rehashes      int64   `json:"rehashes"`
-	Commits       int64   `json:"commits"`
-	WriterPID     int     `json:"writer_pid"`
-	PendingRepair bool    `json:"pending_repair"`
+	File          string   `json:"file"`
+	Mode          *string  `json:"mode"`
+	Keys          int64    `json:"keys"`
+	ExpiredKeys   int64    `json:"expired_keys"`
+	Leases        *int64   `json:"leases"`
+	FileSize      int64    `json:"file_size"`
+	MaxSize       int64    `json:"max_size"`
+	PageSize      int      `json:"page_size"`
+	Pages         int64    `json:"pages"`
+	FreePages     int64    `json:"free_pages"`
+	UsedBytes     int64    `json:"used_bytes"`
+	FreeBytes     int64    `json:"free_bytes"`
+	LiveBytes     int64    `json:"live_bytes"`
+	Slots         int64    `json:"slots"`
+	SlotLoad      float64  `json:"slot_load"`
+	MaxProbe      int64    `json:"max_probe"`
+	Growths       int64    `json:"growths"`
+	Rehashes      int64    `json:"rehashes"`
+	Commits       int64    `json:"commits"`
+	Evictions     int64    `json:"evictions"`
+	Expired       int64    `json:"expired"`
+	Hits          *int64   `json:"hits"`
+	Misses        *int64   `json:"misses"`
+	HitRatio      *float64 `json:"hit_ratio"`
+	WriterPID     int      `json:"writer_pid"`
+	PendingRepair bool     `json:"pending_repair"`
 }
 
-func runStat(e *env, path string, asJSON bool) error {
-	db, err := openRead(path, nil)
-	if err != nil {
-		return err
+func writeStatJSON(w io.Writer, n namedStats) error {
+	s := n.s
+	j := statJSON{
+		File: n.path, Keys: s.live, ExpiredKeys: s.expired,
+		FileSize: s.FileSize, MaxSize: s.MaxSize, PageSize: s.PageSize,
+		Pages: s.Pages, FreePages: s.FreePages,
+		UsedBytes: s.UsedBytes, FreeBytes: s.FreeBytes, LiveBytes: s.LiveBytes,
+		Slots: s.Slots, SlotLoad: s.SlotLoad, MaxProbe: s.MaxProbe,
+		Growths: s.Growths, Rehashes: s.Rehashes, Commits: s.Commits,
+		Evictions: s.Evictions, Expired: s.Expired,
+		WriterPID: s.WriterPID, PendingRepair: s.PendingRepair,
 	}
-	s := db.Stats()
-	if err := db.Close(); err != nil {
-		return fail(path, nil, err)
+	if s.modeKnown {
+		m := s.mode()
+		j.Mode = &m
 	}
-	if asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(statJSON{
-			File: path, Keys: s.Keys, FileSize: s.FileSize, MaxSize: s.MaxSize, PageSize: s.PageSize,
-			Pages: s.Pages, FreePages: s.FreePages,
-			UsedBytes: s.UsedBytes, FreeBytes: s.FreeBytes, LiveBytes: s.LiveBytes,
-			Slots: s.Slots, SlotLoad: s.SlotLoad, MaxProbe: s.MaxProbe,
-			Growths: s.Growths, Rehashes: s.Rehashes, Commits: s.Commits,
-			WriterPID: s.WriterPID, PendingRepair: s.PendingRepair,
-		})
+	if s.split {
+		j.Leases = &s.leases
 	}
-	return printStats(e.stdout, path, s)
+	if fileWideHits {
+		j.Hits, j.Misses = &s.Hits, &s.Misses
+		if r, ok := hitRatio(s.Hits, s.Misses); ok {
+			j.HitRatio = &r
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(j)
 }
 
-func printStats(w io.Writer, path string, s kv.Stats) error {
+// mode names the file's mode as stat prints it.
+func (s *fileStats) mode() string {
+	if s.cache {
+		return "cache"
+	}
+	return "store"
+}
+
+// hitRatio is hits / (hits + misses), and false when there were no lookups.
+func hitRatio(hits, misses int64) (float64, bool) {
+	if hits+misses <= 0 {
+		return 0, false
+	}
+	return float64(hits) / float64(hits+misses), true
+}
+
+func printStats(w io.Writer, n namedStats) error {
+	s := n.s
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	line := func(name, format string, args ...any) {
 		fmt.Fprintf(tw, "%s:\t%s\n", name, fmt.Sprintf(format, args...))
@@ -92,8 +179,22 @@ func printStats(w io.Writer, path string, s kv.Stats) error {
 	if s.PendingRepair {
 		repair = "yes: a killed writer's committed write; the next writer finishes it (legal, not damage)"
 	}
-	line("file", "%s", path)
-	line("keys", "%d", s.Keys)
+	line("file", "%s", n.path)
+	switch {
+	case !s.modeKnown:
+		line("mode", "unknown")
+	case s.cache:
+		line("mode", "cache: evicts entries at max size")
+	default:
+		line("mode", "store: writes fail at max size")
+	}
+	line("keys", "%d", s.live)
+	if s.split {
+		line("expired keys", "%d (not yet swept)", s.expired)
+		line("leases", "%d", s.leases)
+	} else {
+		line("expired keys", "%d (not yet swept; with GetOrCompute leases, if any)", s.expired)
+	}
 	line("file size", "%s", sizeAndBytes(s.FileSize))
 	line("max size", "%s", maxSize)
 	line("page size", "%d", s.PageSize)
@@ -106,6 +207,17 @@ func printStats(w io.Writer, path string, s kv.Stats) error {
 	line("growths", "%d", s.Growths)
 	line("rehashes", "%d", s.Rehashes)
 	line("commits", "%d", s.Commits)
+	line("evictions", "%d", s.Evictions)
+	line("expired", "%d (reclaimed)", s.Expired)
+	if fileWideHits {
+		line("hits", "%d", s.Hits)
+		line("misses", "%d", s.Misses)
+		if r, ok := hitRatio(s.Hits, s.Misses); ok {
+			line("hit ratio", "%.3f", r)
+		} else {
+			line("hit ratio", "- (no lookups yet)")
+		}
+	}
 	line("writer lock", "%s", writer)
 	line("pending repair", "%s", repair)
 	return tw.Flush()

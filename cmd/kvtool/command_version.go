@@ -14,9 +14,19 @@ func newVersionCommand() *command {
 	c := newCommand("version", "", "print kvtool's version", 0, 0)
 	c.help = `
 Version prints kvtool's version, the revision it was built from when known,
-and the Go version and platform it was built with.
+and the Go version and platform it was built with. --json prints
+{"version":"v1.2.3","go":"go1.24.0","os":"linux","arch":"amd64"}.
 `
+	asJSON := c.flags.Bool("json", false, "print one JSON object")
 	c.run = func(e *env, args []string) error {
+		if *asJSON {
+			return writeJSON(e.stdout, struct {
+				Version string `json:"version"`
+				Go      string `json:"go"`
+				OS      string `json:"os"`
+				Arch    string `json:"arch"`
+			}{buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH})
+		}
 		_, err := fmt.Fprintf(e.stdout, "kvtool %s %s %s/%s\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return err
 	}

@@ -7,13 +7,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/mapkv/mapkv/kv"
 )
 
 func newWatchCommand() *command {
 	c := newCommand("watch", "FILE KEY", "print a key's value each time it changes", 2, 2)
+	c.reads = true
 	c.help = `
 Watch prints the value of KEY, if it has one, and then each new value as
 writers in any process store it, each followed by a newline, until it is
@@ -22,11 +22,11 @@ A value that holds a newline makes the output ambiguous: use --json for
 values that may. A deleted or expired key prints nothing; watch goes on and
 prints the key's value when it is stored again.
 
-Watch wakes within moments of a write. It opens FILE read-write when the user
-may write it, so that it can sleep until a writer wakes it; it never writes a
-key. Otherwise it opens FILE read-only and looks again up to 20 times a
-second. While the key is absent it looks up to 20 times a second as well. A
-missing FILE is an error (status 2); watch never creates one.
+Watch wakes within moments of a write, also while the key is absent. It
+opens FILE read-write when the user may write it, so that it can sleep until
+a writer wakes it; it never writes a key. Otherwise it opens FILE read-only
+and looks again up to 20 times a second. A missing FILE is an error (status
+2); watch never creates one.
 
 Writes that come faster than watch prints them are seen as their latest
 result, not one by one; storing the same value again may print nothing.
@@ -43,23 +43,21 @@ A version is an unsigned 64-bit integer; tools that read JSON numbers as
 doubles may round it. {"deleted":true} is the line for a key that was deleted
 or expired.
 `
+	q := addKeyFlags(c.flags)
 	count := c.flags.Int("count", 0, "stop after printing `N` values (0: never)")
 	asJSON := c.flags.Bool("json", false, "print JSON lines with the value and its version")
 	c.run = func(e *env, args []string) error {
-		return runWatch(e, args[0], args[1], *count, *asJSON)
+		key, err := q.key(args[1], "KEY")
+		if err != nil {
+			return err
+		}
+		return runWatch(e, args[0], key, *count, *asJSON)
 	}
 	return c
 }
 
-// absentPause bounds the wait between looks at an absent key: Watch returns
-// at once for a key that has no value, so watch polls until it has one.
-const absentPause = 50 * time.Millisecond
-
-func runWatch(e *env, path, key string, count int, asJSON bool) error {
-	switch {
-	case key == "":
-		return usagef("KEY must not be empty")
-	case count < 0:
+func runWatch(e *env, path string, k []byte, count int, asJSON bool) error {
+	if count < 0 {
 		return usagef("--count must not be negative")
 	}
 	// Set up before the first line is printed, so that a caller who has
@@ -72,30 +70,23 @@ func runWatch(e *env, path, key string, count int, asJSON bool) error {
 	}
 	defer db.Close()
 	p := &watchPrinter{w: e.stdout, json: asJSON}
-	k := []byte(key)
 	var since uint64
-	pause := time.Millisecond
 	for n := 0; count == 0 || n < count; {
 		v, ver, err := db.Watch(ctx, k, since)
 		switch {
 		case ctx.Err() != nil:
 			return nil // interrupted: the normal end of a watch
 		case errors.Is(err, kv.ErrNotFound):
-			if since != 0 {
-				if err := p.deleted(); err != nil {
-					return err
-				}
-				since = 0
+			// Deleted or expired. Watch with since 0 then waits for the key
+			// to be stored again, as it waits for any change.
+			if err := p.deleted(); err != nil {
+				return err
 			}
-			if !sleep(ctx, pause) {
-				return nil
-			}
-			pause = min(2*pause, absentPause)
+			since = 0
 			continue
 		case err != nil:
 			return fail(path, db, err)
 		}
-		pause = time.Millisecond
 		since = ver
 		if err := p.value(v, ver); err != nil {
 			return err
@@ -122,18 +113,6 @@ func openWatch(path string) (*kv.DB, error) {
 	}
 	ro.Close()
 	return rw, nil
-}
-
-// sleep waits for d or until ctx ends, and reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // watchPrinter writes watch's lines, each in one Write so that a reader of a

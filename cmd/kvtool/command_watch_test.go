@@ -326,3 +326,13 @@ func TestWatchUsage(t *testing.T) {
 	kvtool(t, nil, "watch", path, "k", "--count", "-1").usage(t, "watch")
 	kvtool(t, nil, "watch", path, "k", "--count", "many").usage(t, "watch")
 }
+
+// watch -q takes the key in list's quoted form.
+func TestWatchQuotedKey(t *testing.T) {
+	t.Parallel()
+	path := newDB(t, map[string]string{"\xff\x00k": "v"})
+	if r := kvtool(t, nil, "watch", "-q", path, `"\xff\x00k"`, "--count", "1").want(t, exitOK); r.stdout != "v\n" {
+		t.Errorf("watch -q: %q", r.stdout)
+	}
+	kvtool(t, nil, "check", path, "--lock-timeout", "-1s").usage(t, "check")
+}

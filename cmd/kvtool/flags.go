@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,37 +15,70 @@ var errHelp = flag.ErrHelp
 // accepts flags anywhere, so "kvtool put F K V --sync" and "kvtool put --sync
 // F K V" mean the same. "--" ends the flags; a lone "-" is positional (put
 // reads the value from stdin), and so is "-" followed by a digit, a negative
-// number (incr's N) since no flag name starts with a digit; any other argument
-// that starts with "-" is a flag, so a key like "-x" needs "--" before it.
+// number (incr's N), unless the command has a flag of that name (list's -0);
+// any other argument that starts with "-" is a flag, so a key like "-x" needs
+// "--" before it.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var flags, pos []string
+	var pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
 			pos = append(pos, args[i+1:]...)
 			break
 		}
-		if len(a) < 2 || a[0] != '-' || '0' <= a[1] && a[1] <= '9' {
+		if len(a) < 2 || a[0] != '-' || '0' <= a[1] && a[1] <= '9' && fs.Lookup(a[1:]) == nil {
 			pos = append(pos, a)
 			continue
 		}
-		flags = append(flags, a)
-		name, _, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
-		// A flag that is not boolean takes the next argument as its value,
-		// even one that starts with "-" (--prefix -x), as the flag package does.
-		if f := fs.Lookup(name); f != nil && !hasValue && !isBool(f) && i+1 < len(args) {
-			i++
-			flags = append(flags, args[i])
+		dashes := "-"
+		if strings.HasPrefix(a, "--") {
+			dashes = "--"
 		}
-	}
-	// flags now holds flags and their values only, so Parse consumes it all.
-	if err := fs.Parse(flags); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		name, value, hasValue := strings.Cut(a[len(dashes):], "=")
+		if name == "h" || name == "help" {
 			return nil, errHelp
 		}
-		return nil, &usageError{msg: err.Error()}
+		f := fs.Lookup(name)
+		if f == nil || name == "" || name[0] == '-' {
+			msg := fmt.Sprintf("unknown flag %s", a)
+			if s := suggest(name, flagNames(fs)); s != "" {
+				msg += fmt.Sprintf(": did you mean %s?", flagSpelling(s))
+			}
+			return nil, usagef("%s", msg)
+		}
+		switch {
+		case hasValue:
+		case isBool(f):
+			value = "true"
+		case i+1 < len(args):
+			// A flag that is not boolean takes the next argument as its
+			// value, even one that starts with "-" (--prefix -x), as the flag
+			// package does.
+			i++
+			value = args[i]
+		default:
+			return nil, usagef("flag %s needs a value", flagSpelling(name))
+		}
+		if err := fs.Set(name, value); err != nil {
+			return nil, usagef("%s %s: %v", flagSpelling(name), value, err)
+		}
 	}
 	return pos, nil
+}
+
+// flagSpelling is how help spells flag name: "-q" and "-0" for one letter,
+// "--name" otherwise.
+func flagSpelling(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+func flagNames(fs *flag.FlagSet) []string {
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	return names
 }
 
 func isBool(f *flag.Flag) bool {
@@ -55,16 +87,14 @@ func isBool(f *flag.Flag) bool {
 }
 
 func hasFlags(fs *flag.FlagSet) bool {
-	n := 0
-	fs.VisitAll(func(*flag.Flag) { n++ })
-	return n > 0
+	return len(flagNames(fs)) > 0
 }
 
 // printFlags writes one line per flag of fs to w, GNU style ("--name VALUE").
 func printFlags(w io.Writer, fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) {
 		kind, usage := flag.UnquoteUsage(f)
-		left := "--" + f.Name
+		left := flagSpelling(f.Name)
 		if !isBool(f) {
 			left += " " + strings.ToUpper(kind)
 		}

@@ -10,26 +10,9 @@ import (
 	"github.com/mapkv/mapkv/kv"
 )
 
-// The test binary re-executes itself as a helper process when helperEnv
-// names a helper: starting kvtool in a loop would be too slow to keep a
-// writer busy.
-const (
-	helperEnv     = "KVTOOL_TEST_HELPER"
-	helperFileEnv = "KVTOOL_TEST_FILE"
-)
-
-func runHelper(name string) int {
-	switch name {
-	case "transfer":
-		if err := transfer(os.Getenv(helperFileEnv)); err != nil {
-			fmt.Fprintln(os.Stderr, "transfer:", err)
-			return 1
-		}
-		return 0
-	}
-	fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
-	return 2
-}
+// The test binary runs as a helper process through internal/testproc
+// (registered in TestMain): starting kvtool in a loop would be too slow to
+// keep a writer busy.
 
 // transferTotal is what keys "a" and "b" hold together in every committed
 // state of the transfer helper's file.

@@ -6,9 +6,11 @@
 //
 // Every command names the database file first, like bbolt and mdb_stat do.
 // Flags may come before or after the other arguments. The exit status is
-// grep's: 0 on success, 1 when get or ttl finds no key or check finds damage,
-// 2 for bad usage and every other error. docs/cli.md documents each command, its
-// output, and the dump format.
+// grep's: 0 on success, 1 for a "no" (a key not found, a condition not met,
+// damage found by check), 2 for bad usage and every other error, and 75
+// (EX_TEMPFAIL) when the writer lock was busy or readers kept being
+// overtaken by writers: retrying later may succeed. docs/cli.md documents
+// each command, its output, and the dump format.
 package main
 
 import (
@@ -16,13 +18,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
-// Exit statuses, as grep's, so shell scripts can tell "no" from "failed".
+// Exit statuses, as grep's, so shell scripts can tell "no" from "failed",
+// and sysexits.h's EX_TEMPFAIL for "try again".
 const (
-	exitOK    = 0 // success
-	exitFalse = 1 // get or ttl found no such key; check found damage
-	exitError = 2 // bad usage or any other error
+	exitOK       = 0  // success
+	exitFalse    = 1  // a key not found, a condition not met, damage found
+	exitError    = 2  // bad usage or any other error
+	exitTempFail = 75 // the writer lock was busy, or a reader ran out of retries
 )
 
 // env is the process's world as the commands see it. Commands never touch
@@ -31,19 +36,51 @@ type env struct {
 	stdin     io.Reader
 	stdout    io.Writer
 	stderr    io.Writer
-	stdoutTTY bool // stdout is a terminal: get ends the value with a newline
+	stdoutTTY bool // stdout is a terminal: get escapes binary values and ends them with a newline
 	stderrTTY bool // stderr is a terminal: snapshot shows its progress
 }
 
 func main() {
+	out := &stickyWriter{w: os.Stdout}
 	e := &env{
 		stdin:     os.Stdin,
-		stdout:    os.Stdout,
+		stdout:    out,
 		stderr:    os.Stderr,
 		stdoutTTY: isTerminal(os.Stdout),
 		stderrTTY: isTerminal(os.Stderr),
 	}
-	os.Exit(run(e, os.Args[1:]))
+	code := run(e, os.Args[1:])
+	if code == exitOK && out.err != nil {
+		// A command that printed into a full disk or a closed descriptor
+		// did not do its job, even if it ignored the error itself.
+		fmt.Fprintf(os.Stderr, "kvtool: writing to stdout: %v\n", unwrapPath(out.err))
+		code = exitError
+	}
+	os.Exit(code)
+}
+
+// stickyWriter remembers the first error of its writer, so that main can fail
+// a command whose output was lost (stdout on /dev/full, say).
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// unwrapPath drops the "write /dev/stdout: " of an *os.PathError.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // run runs the command line args (without the program name) and returns the
@@ -62,7 +99,11 @@ func run(e *env, args []string) int {
 	}
 	c := lookup(name)
 	if c == nil {
-		fmt.Fprintf(e.stderr, "kvtool: unknown command %q: run 'kvtool help' for the list\n", name)
+		msg := fmt.Sprintf("kvtool: unknown command %q", name)
+		if s := suggest(name, commandNames()); s != "" {
+			msg += fmt.Sprintf(": did you mean %q?", s)
+		}
+		fmt.Fprintf(e.stderr, "%s\n%s\nrun 'kvtool help' for the list of commands\n", msg, synopsis)
 		return exitError
 	}
 	return c.execute(e, args)
@@ -102,8 +143,10 @@ func (c *command) report(e *env, err error) int {
 			fmt.Fprintf(e.stderr, "kvtool: %s: %s\n", c.name, se.msg)
 		}
 		return se.status
-	default:
-		fmt.Fprintf(e.stderr, "kvtool: %s: %s\n", c.name, explain(err))
-		return exitError
 	}
+	fmt.Fprintf(e.stderr, "kvtool: %s: %s\n", c.name, strings.TrimSpace(explain(err)))
+	if temporary(err) {
+		return exitTempFail
+	}
+	return exitError
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
 
@@ -19,9 +20,8 @@ var kvtoolPath string
 
 func TestMain(m *testing.M) {
 	// The test binary doubles as helper processes (see helper_test.go).
-	if name := os.Getenv(helperEnv); name != "" {
-		os.Exit(runHelper(name))
-	}
+	testproc.Register("transfer", func(args []string) error { return transfer(args[0]) })
+	testproc.RunChild()
 	dir, err := os.MkdirTemp("", "kvtool-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 	}
 	kvtoolPath = filepath.Join(dir, "kvtool")
 	args := []string{"build", "-o", kvtoolPath}
-	if raceEnabled {
+	if testproc.RaceEnabled {
 		args = append(args, "-race")
 	}
 	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
@@ -72,13 +72,8 @@ func kvtool(t *testing.T, stdin []byte, args ...string) result {
 	return r
 }
 
-// childEnv is the environment of processes the tests start. A binary built
-// with -race sleeps a second before it exits unless told not to; the tests
-// start hundreds.
-func childEnv(extra ...string) []string {
-	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
-	return append(append(os.Environ(), "GORACE="+gorace), extra...)
-}
+// childEnv is the environment of the kvtool processes the tests start.
+func childEnv(extra ...string) []string { return testproc.Env(extra...) }
 
 // want fails the test unless r exited with code.
 func (r result) want(t *testing.T, code int) result {
@@ -219,7 +214,16 @@ func TestNoArguments(t *testing.T) {
 
 func TestUnknownCommand(t *testing.T) {
 	t.Parallel()
-	kvtool(t, nil, "frobnicate", "x").want(t, exitError).oneLine(t, `unknown command "frobnicate"`, "kvtool help")
+	r := kvtool(t, nil, "frobnicate", "x").want(t, exitError)
+	if !strings.HasPrefix(r.stderr, "kvtool: unknown command \"frobnicate\"\nusage: kvtool COMMAND FILE") || strings.Contains(r.stderr, "did you mean") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	for typo, want := range map[string]string{"gte": "get", "snap": "snapshot", "sta": "stat", "lsit": "list", "dle": "del"} {
+		r := kvtool(t, nil, typo, "x").want(t, exitError)
+		if !strings.Contains(r.stderr, fmt.Sprintf("did you mean %q?", want)) || !strings.Contains(r.stderr, "usage: kvtool COMMAND") {
+			t.Errorf("kvtool %s: stderr %q, want a suggestion of %s and the usage line", typo, r.stderr, want)
+		}
+	}
 }
 
 func TestUnknownFlag(t *testing.T) {
@@ -229,6 +233,9 @@ func TestUnknownFlag(t *testing.T) {
 	r.usage(t, "get")
 	if !strings.Contains(r.stderr, "frob") {
 		t.Errorf("stderr does not name the flag: %q", r.stderr)
+	}
+	if r := kvtool(t, nil, "list", path, "--prefx", "a"); !strings.Contains(r.stderr, "unknown flag --prefx: did you mean --prefix?") {
+		t.Errorf("--prefx: %q", r.stderr)
 	}
 }
 
@@ -249,3 +256,37 @@ func TestFlagsAnywhere(t *testing.T) {
 	kvtool(t, nil, "put", "--lock-timeout", "soon", path, "k", "v").usage(t, "put")
 	sameContents(t, contents(t, path), map[string]string{"k1": "v1", "k2": "v2", "k3": "v3", "k4": "v4", "-k5": "-v5"})
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// kvtoolTo runs kvtool with stdout on the file at out (such as /dev/full).
+func kvtoolTo(t *testing.T, out string, args ...string) result {
+	t.Helper()
+	f, err := os.OpenFile(out, os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no %s here: %v", out, err)
+	}
+	defer f.Close()
+	cmd := exec.Command(kvtoolPath, args...)
+	cmd.Env = childEnv()
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = f, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("kvtool %q: %v", args, err)
+	}
+	return result{stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
+}
+
+// A command whose output is lost fails, even one that prints and ignores
+// the error.
+func TestOutputLost(t *testing.T) {
+	t.Parallel()
+	path := newDB(t, map[string]string{"k": "v"})
+	for _, args := range [][]string{{"check", path}, {"help"}, {"help", "get"}, {"get", path, "k"}, {"list", path}, {"stat", path}, {"version"}, {"completion", "bash"}} {
+		kvtoolTo(t, "/dev/full", args...).want(t, exitError).oneLine(t, "no space left on device")
+	}
+}
+
+func fmtSscan(s string, args ...any) (int, error) { return fmt.Sscan(s, args...) }

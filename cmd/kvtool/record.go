@@ -26,7 +26,26 @@ type record struct {
 	Key64   *string `json:"key64,omitempty"`
 	Value   *string `json:"value,omitempty"`
 	Value64 *string `json:"value64,omitempty"`
+	Int     *int64  `json:"int,omitempty"` // get --int --json and incr --json only; not in the dump format
 	TTLms   *int64  `json:"ttl_ms,omitempty"`
+}
+
+// newJSONRecord returns the record of key, with ttl_ms unless ttl is
+// kv.NoTTL (or not positive).
+func newJSONRecord(key []byte, ttl time.Duration) *record {
+	r := &record{}
+	r.Key, r.Key64 = spell(key)
+	if ttl > 0 {
+		r.TTLms = ttlMillis(ttl)
+	}
+	return r
+}
+
+// writeJSON writes v to w as one line of JSON, "<" and "&" as they are.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // recordEncoder writes records as JSON lines.
@@ -50,8 +69,7 @@ func (e *recordEncoder) encode(k, v []byte, withValue bool, ttl time.Duration) e
 	if ttl > 0 {
 		// Rounded up: a key with 0.5ms left must not be written as one
 		// that never expires, nor be refused by load.
-		ms := int64((ttl + time.Millisecond - 1) / time.Millisecond)
-		r.TTLms = &ms
+		r.TTLms = ttlMillis(ttl)
 	}
 	return e.enc.Encode(&r)
 }
@@ -104,21 +122,54 @@ func (d *recordDecoder) next() (k, v []byte, ttl time.Duration, err error) {
 // maxTTLms is the largest ttl_ms load takes: the longest time.Duration.
 const maxTTLms = math.MaxInt64 / int64(time.Millisecond)
 
+// recordFields are the fields of the dump format, each a JSON string but
+// ttl_ms, a number.
+var recordFields = map[string]bool{"key": true, "key64": true, "value": true, "value64": true, "ttl_ms": true}
+
 // parseRecord decodes one line of the dump format and checks it is a record
-// kv can store. ttl is 0 for a record without ttl_ms.
+// kv can store. ttl is 0 for a record without ttl_ms. Its errors name the
+// field and what it must be, not the Go types behind them.
 func parseRecord(line []byte) (k, v []byte, ttl time.Duration, err error) {
 	// The JSON decoder would quietly turn such bytes into U+FFFD.
 	if !utf8.Valid(line) {
 		return nil, nil, 0, errors.New("not valid UTF-8 (bytes that are not text go in base64 under key64 or value64)")
 	}
 	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	var r record
-	if err := dec.Decode(&r); err != nil {
-		return nil, nil, 0, fmt.Errorf("not a dump record: %v", err)
+	dec.UseNumber()
+	var fields map[string]json.RawMessage
+	if err := dec.Decode(&fields); err != nil || fields == nil {
+		return nil, nil, 0, fmt.Errorf("not a dump record: a record is a JSON object such as {\"key\":\"k\",\"value\":\"v\"}")
 	}
 	if dec.More() {
 		return nil, nil, 0, errors.New("not a dump record: more than one JSON value on the line")
+	}
+	var r record
+	for name, raw := range fields {
+		if !recordFields[name] {
+			return nil, nil, 0, fmt.Errorf("unknown field %q: a record has key or key64, value or value64, and ttl_ms", name)
+		}
+		if name == "ttl_ms" {
+			var n int64
+			if err := json.Unmarshal(raw, &n); err != nil {
+				return nil, nil, 0, errors.New(`"ttl_ms" must be a whole number of milliseconds`)
+			}
+			r.TTLms = &n
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, nil, 0, fmt.Errorf("%q must be a string (a value of 1 is written \"1\")", name)
+		}
+		switch name {
+		case "key":
+			r.Key = &s
+		case "key64":
+			r.Key64 = &s
+		case "value":
+			r.Value = &s
+		case "value64":
+			r.Value64 = &s
+		}
 	}
 	if k, err = unspell("key", r.Key, r.Key64); err != nil {
 		return nil, nil, 0, err
