@@ -35,19 +35,22 @@ type DB struct {
 	// The writer side. wmu serialises this handle's writers; while goroutines
 	// queue on it, the flock is handed from one to the next without being
 	// released, so a burst of writes pays for the lock once (group commit).
-	wmu         sync.Mutex
-	waiting     atomic.Int32
-	flockHeld   bool
-	streak      int
-	tx          txn
-	updater     atomic.Int64          // goroutine running an Update's fn, 0 if none
-	repairs     atomic.Int64          // killed writers' commits this handle finished
-	syncErr     atomic.Pointer[error] // a failed flush: this handle writes no more
-	viewRetries atomic.Int64          // optimistic View runs that a commit overtook
-	viewLocks   atomic.Int64          // View runs that held the writer lock
-	hits        atomic.Int64          // Gets that found their key (cache mode only)
-	misses      atomic.Int64          // Gets that did not (cache mode only)
-	pid         uint64                // recorded in the header while this handle writes
+	wmu          sync.Mutex
+	waiting      atomic.Int32
+	flockHeld    bool
+	streak       int
+	tx           txn
+	updater      atomic.Int64          // goroutine running an Update's fn, 0 if none
+	repairs      atomic.Int64          // killed writers' commits this handle finished
+	syncErr      atomic.Pointer[error] // a failed flush: this handle writes no more
+	batchMu      sync.Mutex            // guards the group commit's queue (batch.go)
+	batchQ       []*batchReq
+	batchLeading bool
+	viewRetries  atomic.Int64 // optimistic View runs that a commit overtook
+	viewLocks    atomic.Int64 // View runs that held the writer lock
+	hits         atomic.Int64 // Gets that found their key (cache mode only)
+	misses       atomic.Int64 // Gets that did not (cache mode only)
+	pid          uint64       // recorded in the header while this handle writes
 }
 
 // maxStreak bounds how many writes of this handle run under one hold of the
@@ -108,7 +111,7 @@ func (db *DB) Delete(key []byte) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	return db.write("Delete", func(t *txn) error { t.del(key); return nil })
+	return db.writeOne("Delete", func(t *txn) error { t.del(key); return nil })
 }
 
 // Update runs fn once, holding the writer lock, so that fn's reads and writes
@@ -183,7 +186,7 @@ func (db *DB) repair() (err error) {
 // lost. Reads go on; a new handle starts afresh.
 func (db *DB) writable() error {
 	if e := db.syncErr.Load(); e != nil {
-		return fmt.Errorf("kv: %s: %w (%v): check the disk, then open the file again", db.f.path, errSyncFailed, *e)
+		return fmt.Errorf("kv: %s: %w (%w): check the disk, then open the file again", db.f.path, errSyncFailed, *e)
 	}
 	return nil
 }

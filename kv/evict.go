@@ -25,7 +25,7 @@ const evictRounds = 64
 // it returns.
 func (db *DB) writeEvicting(what string, op func(t *txn) error) error {
 	for round := 0; ; round++ {
-		err := db.write(what, op)
+		err := db.writeOne(what, op)
 		if !db.evict || !errors.Is(err, ErrFull) || round == evictRounds {
 			return err
 		}

@@ -273,8 +273,17 @@ func (f *file) lockFree() bool {
 	return true
 }
 
+// testSyncFault, set only by tests, makes a flush fail as a failing disk
+// does (EIO) before it reaches the system.
+var testSyncFault func() error
+
 // sync flushes the file's dirty pages to the device.
 func (f *file) sync() error {
+	if testSyncFault != nil {
+		if err := testSyncFault(); err != nil {
+			return err
+		}
+	}
 	return syncFile(f.fd, f.m.Load().data[:f.limit.Load()])
 }
 
