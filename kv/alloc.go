@@ -109,6 +109,7 @@ func (t *txn) allocRecord(size int) (uint64, error) {
 	p := t.word(head)
 	if p == 0 {
 		var err error
+		t.needPages = max(t.needPages, 1)
 		if p, err = t.allocPage(); err != nil {
 			return 0, err
 		}
@@ -160,6 +161,7 @@ func (t *txn) allocRecord(size int) (uint64, error) {
 // allocChain links n pages into a chain; the record starts after the first
 // page's link words.
 func (t *txn) allocChain(n int) (uint64, error) {
+	t.needPages = max(t.needPages, n)
 	var first, prev uint64
 	for i := 0; i < n; i++ {
 		p, err := t.allocPage()
@@ -216,6 +218,7 @@ func (t *txn) freeChain(off uint64, n int) {
 			last = t.word(last + chainNext)
 		}
 	}
+	t.setWord(first, kindChain) // no longer the first page of a record
 	t.setWord(last+chainNext, t.word(hdrFreeHead))
 	t.setWord(hdrFreeHead, first)
 	t.addWord(hdrFreePages, int64(n))

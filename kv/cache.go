@@ -4,6 +4,7 @@ package kv
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -202,6 +203,7 @@ func (tx *Tx) PutTTL(key, value []byte, ttl time.Duration) error {
 	sp := tx.t.savepoint()
 	if err := tx.t.put(key, value, flags, at); err != nil {
 		tx.t.rollback(sp)
+		tx.t.short = tx.t.short || errors.Is(err, ErrFull)
 		return err
 	}
 	return nil

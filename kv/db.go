@@ -114,26 +114,46 @@ func (db *DB) Delete(key []byte) error {
 	return db.writeOne("Delete", func(t *txn) error { t.del(key); return nil })
 }
 
-// Update runs fn once, holding the writer lock, so that fn's reads and writes
+// Update runs fn holding the writer lock, so that fn's reads and writes
 // through tx are serialised with every other writer in every process. If fn
 // returns nil, all of its writes are committed together: a crash at any point
 // leaves all or none of them. If fn returns an error, none are applied and
 // Update returns that error as it is.
 //
+// fn runs once, except in a cache (Options.Evict) whose file is full: when a
+// write of fn's finds no room (it returns an error wrapping ErrFull to fn),
+// Update discards the whole transaction, evicts, and runs fn again, up to 64
+// times; so in a cache fn must have no effect outside tx.
+//
 // Readers do not wait for Update; each key they read is either before or after
-// the whole Update. Calling the DB's own write methods (Put, Delete, Update)
-// from inside fn would wait for the lock fn's Update holds; they detect this
-// and return an error wrapping ErrInvalid instead of deadlocking. Get and
-// ForEach on the DB are fine inside fn but do not see fn's uncommitted writes;
-// tx.Get does.
+// the whole Update, and View sees all of it or none. Calling the DB's own
+// write methods (Put, Delete, Update), Check, Snapshot or Close from inside fn
+// would wait for the lock fn's Update holds; they detect this and return an
+// error wrapping ErrInvalid instead of deadlocking. Get and ForEach on the DB
+// are fine inside fn but do not see fn's uncommitted writes; tx.Get does.
 func (db *DB) Update(fn func(tx *Tx) error) error {
-	return db.write("Update", func(t *txn) error {
-		db.updater.Store(goid())
-		defer db.updater.Store(0)
-		tx := &Tx{t: t}
-		defer func() { tx.t = nil }()
-		return fn(tx)
-	})
+	for round := 0; ; round++ {
+		retry := false
+		err := db.write("Update", func(t *txn) error {
+			db.updater.Store(goid())
+			defer db.updater.Store(0)
+			tx := &Tx{t: t}
+			defer func() { tx.t = nil }()
+			err := fn(tx)
+			if db.evict && t.short && round < evictRounds {
+				// Discard it all: evict, then run fn again.
+				retry = true
+				return &noRoom{pages: max(t.needPages, 1), err: errNoRoom}
+			}
+			return err
+		})
+		if !db.evict || round == evictRounds || !retry && !errors.Is(err, ErrFull) {
+			return err
+		}
+		if _, eerr := db.evictSome(round, err); eerr != nil {
+			return eerr
+		}
+	}
 }
 
 // write runs op as one transaction under the writer lock and commits it.
@@ -158,13 +178,13 @@ func (db *DB) write(what string, op func(t *txn) error) (err error) {
 	t := &db.tx
 	t.begin()
 	if err := op(t); err != nil {
-		return err
+		return t.roomFor(err)
 	}
 	if t.word(hdrTTLKeys) > 0 {
 		t.reclaimExpired(reclaimStep, nowMillis())
 	}
 	if err := t.commit(); err != nil {
-		return err
+		return t.roomFor(err)
 	}
 	db.wakeWatchers()
 	return nil

@@ -8,17 +8,53 @@ import (
 	"sync/atomic"
 )
 
-// Eviction (Options.Evict). A file in cache mode never grows past MaxSize;
-// when a write finds no room, entries not used recently make way for it. The
-// policy is CLOCK over the slot table with two use bits per slot: a write sets
-// the written bit, a read sets the read bit when it is clear (readers do so
-// without a lock, with one compare-and-swap, and only on a handle that may
-// write), and a hand sweeping the table clears one set bit per visit (the read
-// bit first) and evicts entries with neither.
+// Eviction (Options.Evict, docs/cache.md). A file in cache mode never grows
+// past MaxSize; when a write finds no room, entries not used recently make
+// way for it, each eviction one transaction of its own.
+//
+// The hand (hdrClockHand) sweeps record memory in address order, page by
+// page and object by object, not the slot table: slots are ordered by hash,
+// so a sweep over them would leave the table nearly empty behind the hand
+// and nearly full ahead of it, and linear probing degrades in the full part.
+// Record memory is independent of the hash, so evictions spread evenly over
+// the table; and sweeping pages is what frees whole pages when the sizes of
+// the values change (memcached's slab calcification). Each record's use is
+// counted in its slot's use bits (index.go): the policy of useOnWrite,
+// useOnRead and ageOnVisit decides.
+//
+// An eviction transaction is budgeted in log entries, each deletion's cost
+// known before it is made (shiftCost plus the allocator's words), so that its
+// log always fits its region: at the bound there are no pages to spare for a
+// larger one.
 
-// evictRounds bounds how often one write evicts and retries before it gives up
-// with ErrFull (a file whose space is all pinned by one huge value, say).
+// evictRounds bounds how often one write evicts and retries before it gives
+// up with ErrFull (a file whose space is all taken by one Update, say).
 const evictRounds = 64
+
+// errNoRoom is a write that needs eviction first: no space, or no slot (the
+// table of a cache never grows, so its key count is bounded).
+var errNoRoom = fmt.Errorf("no room: %w", ErrFull)
+
+// noRoom is a transaction's ErrFull with what it was short of: the most
+// pages one of its allocations needed.
+type noRoom struct {
+	pages int
+	err   error
+}
+
+func (e *noRoom) Error() string { return e.err.Error() }
+func (e *noRoom) Unwrap() error { return e.err }
+
+// roomFor adds the transaction's need to an ErrFull, for eviction to meet.
+func (t *txn) roomFor(err error) error {
+	if t.needPages > 0 && errors.Is(err, ErrFull) {
+		var nr *noRoom
+		if !errors.As(err, &nr) {
+			return &noRoom{pages: t.needPages, err: err}
+		}
+	}
+	return err
+}
 
 // writeEvicting runs op, and in cache mode makes room and retries when op
 // finds the file full. op must be safe to run again: it recomputes everything
@@ -29,26 +65,35 @@ func (db *DB) writeEvicting(what string, op func(t *txn) error) error {
 		if !db.evict || !errors.Is(err, ErrFull) || round == evictRounds {
 			return err
 		}
-		// Evicting single records frees room in their size classes; a write
-		// that needs whole pages (a large value, a new slab) may need whole
-		// pages emptied, so later rounds evict page by page.
-		n, eerr := db.evictSome(round >= 2)
+		n, eerr := db.evictSome(round, err)
 		if eerr != nil {
 			return eerr
 		}
-		if n == 0 {
+		if n == 0 && round > 2 {
 			return err
 		}
 	}
 }
 
-// evictSome evicts one batch: enough records to free about 1/64 of MaxSize,
-// no more than the log can record in one transaction.
-func (db *DB) evictSome(pages bool) (int, error) {
+// evictSome runs one eviction transaction for a write that failed with full.
+// Early rounds evict entries the policy calls cold until 1/64 of MaxSize is
+// freed; from the third round on a write still short of room needs whole
+// pages (a large value, a new slab of another size), so the hand then empties
+// the pages it visits until the write's allocation fits.
+func (db *DB) evictSome(round int, full error) (int, error) {
+	need := uint64(1)
+	var nr *noRoom
+	if errors.As(full, &nr) {
+		need = uint64(nr.pages)
+	}
 	n := 0
 	err := db.write("evict", func(t *txn) error {
-		logEntries := (db.logPages*PageSize - logPayload) / entrySize
-		n = t.evict(max(db.maxSize/64, 4*PageSize), int(logEntries/10), pages)
+		goal := evictGoal{free: max(db.maxSize/64, 4*PageSize, need*PageSize), log: t.evictBudget()}
+		if round >= 2 {
+			goal.pages = true
+			goal.free = need*PageSize + 4*PageSize
+		}
+		n = t.evict(goal)
 		return nil
 	})
 	if err != nil {
@@ -57,58 +102,161 @@ func (db *DB) evictSome(pages bool) (int, error) {
 	return n, nil
 }
 
-// evict sweeps the clock hand until it has evicted records holding want
-// bytes or most entries, and returns how many it evicted.
-func (t *txn) evict(want uint64, most int, pages bool) int {
-	off, log2 := t.table()
-	slots := uint64(1) << log2
-	hand := t.word(hdrClockHand) % slots
-	m := t.m()
+// evictGoal is what one eviction transaction aims for.
+type evictGoal struct {
+	free  uint64 // bytes of free pages (or fresh space under MaxSize) to reach
+	pages bool   // evict every record of a visited page, used or not
+	log   int    // log entries the transaction may add
+}
+
+// evictBudget is how many log entries an eviction may add: its region, less
+// the entries every log carries and a margin for the transaction's own
+// counters.
+func (t *txn) evictBudget() int {
+	return int((t.db.logPages*PageSize-logPayload)/entrySize) - 4 - 16
+}
+
+// Allocator words a record's release may change besides its slots: the
+// bitmap word and word 0 of its slab, the class list (two neighbours and the
+// head), the free list (page, head, count) and the live-byte and key counters.
+const releaseCost = 12
+
+// logUse bounds the log entries the transaction has so far: its overlay,
+// and the releases still to be made at commit.
+func (t *txn) logUse() int { return t.ov.distinct + releaseCost*len(t.frees) }
+
+// freeRoom is the space a write can take without eviction: free pages and
+// the fresh space under MaxSize.
+func (t *txn) freeRoom() uint64 {
+	bound := t.maxSize
+	hw := t.word(hdrHighWater)
+	return t.word(hdrFreePages)*PageSize + bound - min(bound, hw)
+}
+
+// sweep is what one eviction transaction did.
+type sweep struct {
+	evicted, expired int
+	freed            uint64 // bytes of record space released
+}
+
+// evict moves the hand over record memory until goal is met, the log budget
+// is spent or two sweeps are done, and returns how many records it evicted.
+func (t *txn) evict(goal evictGoal) int {
+	first := logRegionsEnd(t.db.logPages)
+	hw := t.word(hdrHighWater)
+	toff, log2 := t.table()
+	tend := toff + uint64(roundUp(8<<log2, PageSize))
+	hand := t.word(hdrClockHand)
+	if hand < first || hand >= hw {
+		hand = first
+	}
 	now := nowMillis()
-	var freed uint64
-	n, expired := 0, 0
-	for i := uint64(0); i < 2*slots && freed < want && n < most; i++ {
-		pos := off + 8*hand
-		s := t.word(pos)
-		if s == 0 {
-			hand = (hand + 1) % slots
-			continue
+	var sw sweep
+	// At the table's load bound, drop a few per cent of its slots' worth of
+	// keys, so that the next inserts find room.
+	keysBefore, keyGoal := t.word(hdrKeys), uint64(0)
+	if limit := uint64(maxLoadNum) << log2 / maxLoadDen; keysBefore+1 > limit {
+		keyGoal = keysBefore + 1 - limit + uint64(1)<<log2/64
+	}
+	done := func() bool {
+		switch {
+		case keysBefore-t.word(hdrKeys) < keyGoal:
+			return false
+		case goal.pages:
+			return t.freeRoom() >= goal.free
+		default:
+			return sw.freed >= goal.free
 		}
-		r := t.recordMeta(slotOff(s))
-		gone := r.flags&recExpires != 0 && r.expiry <= now
-		if use := s & useBits; use != 0 && !gone {
-			// A second chance: a read bit is cleared first, then a written
-			// bit, so an entry that was read outlives one that was only
-			// written by a lap of the hand. The bits are advisory: clearing
-			// needs no log, and a reader setting one meanwhile wins.
-			clear := uint64(refBit)
-			if use&refBit == 0 {
-				clear = wroteBit
-			}
-			atomic.CompareAndSwapUint64(m.word(pos), s, s&^clear)
-			hand = (hand + 1) % slots
-			continue
+	}
+	for visited := uint64(0); visited < 2*(hw-first) && !done(); {
+		page := hand &^ (PageSize - 1)
+		next, stop := page+PageSize, false
+		switch w0 := t.word(page); {
+		case page >= toff && page < tend:
+			next = tend // the slot table's words are no page header
+		case w0&0xff == kindSlab:
+			next, stop = t.sweepSlab(hand, goal, now, &sw)
+		case w0&0xff == kindChain && w0&chainHead != 0:
+			stop = !t.visitRecord(page+chainHeader, goal, now, &sw)
 		}
-		if pages && r.size() <= maxSlabRecord {
-			k := t.evictPage(slotOff(s) &^ (PageSize - 1))
-			n += k
-			freed += PageSize
-			if k > 0 {
-				continue // pos may hold another entry now
-			}
+		if stop {
+			break
 		}
-		freed += allocatedSize(r.size())
-		t.release(slotOff(s))
-		t.clearSlot(pos) // may shift the next entry into pos: the hand stays
-		n++
-		if gone {
-			expired++
+		visited += next - hand
+		if hand = next; hand >= hw {
+			hand = first
 		}
 	}
 	t.setWord(hdrClockHand, hand)
-	t.addWord(hdrEvictions, int64(n-expired))
-	t.addWord(hdrExpired, int64(expired))
-	return n
+	t.addWord(hdrEvictions, int64(sw.evicted-sw.expired))
+	t.addWord(hdrExpired, int64(sw.expired))
+	return sw.evicted
+}
+
+// sweepSlab visits the objects of the slab page hand points into, from the
+// object it names on. It returns where the hand goes next, and whether the
+// log budget stopped it there.
+func (t *txn) sweepSlab(hand uint64, goal evictGoal, now int64, sw *sweep) (next uint64, stop bool) {
+	page := hand &^ (PageSize - 1)
+	c := int(t.word(page) >> 8 & 0xff)
+	if c >= len(sizeClasses) {
+		corruptf("page %d: class %d", page/PageSize, c)
+	}
+	size := uint64(sizeClasses[c])
+	idx := 0
+	if in := hand - page; in >= slabHeader {
+		idx = int((in - slabHeader) / size)
+	}
+	for ; idx < objectsPerPage(c); idx++ {
+		if t.word(page+slabBitmap+uint64(8*(idx/64)))&(1<<(idx%64)) == 0 {
+			continue
+		}
+		if !t.visitRecord(page+slabHeader+uint64(idx)*size, goal, now, sw) {
+			return page + slabHeader + uint64(idx)*size, true
+		}
+	}
+	return page + PageSize, false
+}
+
+// visitRecord looks at the record at off as the hand passes it: an expired
+// record, or one the policy finds cold (any, in a sweep for whole pages), is
+// evicted; otherwise its use is aged. It returns false, doing nothing, when
+// evicting it could overrun the log budget.
+func (t *txn) visitRecord(off uint64, goal evictGoal, now int64, sw *sweep) bool {
+	if t.logUse()+releaseCost+4 > goal.log {
+		return false
+	}
+	r := t.recordMeta(off)
+	var key []byte
+	if r.size() <= maxSlabRecord {
+		key = t.bytes(off+uint64(r.hdr), r.klen)
+	} else {
+		key = t.chainPrefix(off, r.hdr+r.klen)[r.hdr:]
+	}
+	p := t.find(key, hashKey(t.db.seed, key))
+	if !p.found || slotOff(p.slot) != off {
+		return true // released by this transaction already
+	}
+	gone := r.flags&recExpires != 0 && r.expiry <= now
+	if !gone && !goal.pages {
+		if aged, keep := ageOnVisit(p.slot); keep {
+			// Use bits are advisory and change outside the log: a reader
+			// raising them meanwhile wins, and a lost update costs nothing.
+			atomic.CompareAndSwapUint64(t.m().word(p.pos), p.slot, aged)
+			return true
+		}
+	}
+	if t.logUse()+t.shiftCost(p.pos)+releaseCost > goal.log {
+		return false
+	}
+	t.release(off)
+	t.clearSlot(p.pos)
+	sw.evicted++
+	sw.freed += allocatedSize(r.size())
+	if gone {
+		sw.expired++
+	}
+	return true
 }
 
 // allocatedSize is the space a record of size bytes occupies.
@@ -117,30 +265,4 @@ func allocatedSize(size int) uint64 {
 		return uint64(chainPages(size)) * PageSize
 	}
 	return uint64(sizeClasses[classFor(size)])
-}
-
-// evictPage evicts every live record of the slab page p, which frees the page.
-func (t *txn) evictPage(p uint64) int {
-	t.checkPage(p, kindSlab)
-	c := int(t.word(p) >> 8 & 0xff)
-	if c >= len(sizeClasses) {
-		corruptf("page %d: class %d", p/PageSize, c)
-	}
-	n := 0
-	for idx := 0; idx < objectsPerPage(c); idx++ {
-		if t.word(p+slabBitmap+uint64(8*(idx/64)))&(1<<(idx%64)) == 0 {
-			continue
-		}
-		off := p + slabHeader + uint64(idx*sizeClasses[c])
-		r := t.recordMeta(off)
-		key := t.bytes(off+uint64(r.hdr), r.klen)
-		pr := t.find(key, hashKey(t.db.seed, key))
-		if !pr.found || slotOff(pr.slot) != off {
-			continue // already released by this transaction
-		}
-		t.release(off)
-		t.clearSlot(pr.pos)
-		n++
-	}
-	return n
 }

@@ -256,7 +256,7 @@ func TestEvictionQuality(t *testing.T) {
 	}
 	capacity := calibrateCapacity(t)
 	keySpace := 4 * capacity
-	warm, measured := keySpace, 10*keySpace
+	warm, measured := 2*keySpace, 10*keySpace
 	reqs := evictRequests(keySpace, warm, measured)
 	keys := evictKeys(keySpace)
 	val := make([]byte, evictValLen)

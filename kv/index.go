@@ -12,8 +12,8 @@ import (
 // living in the shared mapping (docs/format.md, "Slots"). A slot is
 //
 //	bits 63..39  tag: the top 25 bits of the key's seeded hash
-//	bit  38      written bit: set by a write in cache mode (evict.go)
-//	bit  37      read bit: set by a read in cache mode
+//	bits 38..37  use: the eviction policy's count of the entry's recent uses
+//	             (cache mode only; see useOnWrite, useOnRead, ageOnVisit)
 //	bits 36..0   record offset / 8
 //
 // 0 is an empty slot; 1 is never a valid slot (its record offset would be 0).
@@ -24,10 +24,10 @@ import (
 const (
 	tagShift   = 39
 	tagBits    = 64 - tagShift
-	refBit     = 1 << 37 // read bit
-	wroteBit   = 1 << 38
-	useBits    = refBit | wroteBit
-	offMask    = refBit - 1
+	useShift   = 37
+	useMax     = 3
+	useBits    = useMax << useShift
+	offMask    = 1<<useShift - 1
 	minLog2    = 9 // one page of slots
 	maxLog2    = 40
 	maxLoadNum = 3 // rehash when used slots pass 3/4
@@ -38,6 +38,36 @@ func makeSlot(h, off uint64) uint64 { return h>>tagShift<<tagShift | off>>3 }
 func slotOff(s uint64) uint64       { return (s & offMask) << 3 }
 func slotTag(s uint64) uint64       { return s >> tagShift }
 func sameSlot(a, b uint64) bool     { return a&^useBits == b&^useBits }
+func slotUse(s uint64) uint64       { return s >> useShift & useMax }
+func withUse(s, use uint64) uint64  { return s&^useBits | use<<useShift }
+
+// The eviction policy's bookkeeping in a slot's use bits (docs/cache.md,
+// "Eviction"). A write stores its slot with useOnWrite of the slot it
+// replaces; a reader that finds its key raises the count with one
+// compare-and-swap, outside the log, and only when it changes (useOnRead);
+// the eviction hand, passing the entry, either keeps it with its count
+// lowered or evicts it (ageOnVisit).
+
+// useOnWrite is the use count a write gives its slot; old is the slot it
+// replaces (0 for a new key).
+func useOnWrite(old uint64) uint64 { return max(slotUse(old), 1) }
+
+// useOnRead is the slot a hit leaves, and whether it differs from s.
+func useOnRead(s uint64) (uint64, bool) {
+	if u := slotUse(s); u < useMax {
+		return withUse(s, u+1), true
+	}
+	return s, false
+}
+
+// ageOnVisit is what the hand does with an entry it passes: keep it with the
+// returned slot, or evict it.
+func ageOnVisit(s uint64) (uint64, bool) {
+	if u := slotUse(s); u > 0 {
+		return withUse(s, u-1), true
+	}
+	return s, false
+}
 
 // tableWord packs the table's page-aligned offset and log2 of its slot count.
 func tableParts(w uint64) (off uint64, log2 uint) { return w &^ 63, uint(w & 63) }

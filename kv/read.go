@@ -114,8 +114,10 @@ func (db *DB) lookup(dst, key []byte, info *readInfo) ([]byte, error) {
 		}
 		switch st {
 		case recHit:
-			if s := at.slot; s&refBit == 0 && db.evict && !db.readOnly {
-				atomic.CompareAndSwapUint64(m.word(at.pos), s, s|refBit)
+			if db.evict && !db.readOnly {
+				if used, changed := useOnRead(at.slot); changed {
+					atomic.CompareAndSwapUint64(m.word(at.pos), at.slot, used)
+				}
 			}
 			return out, nil
 		case recBad:

@@ -3,6 +3,7 @@
 package kv
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -44,6 +45,7 @@ func (tx *Tx) Put(key, value []byte) error {
 	sp := tx.t.savepoint()
 	if err := tx.t.put(key, value, 0, 0); err != nil {
 		tx.t.rollback(sp)
+		tx.t.short = tx.t.short || errors.Is(err, ErrFull)
 		return err
 	}
 	return nil

@@ -28,9 +28,13 @@ type txn struct {
 	extents []extent   // record bytes written in place (durable commits only)
 	fresh   [2]uint64  // a table this transaction built: written directly, not logged
 	moved   bool       // a deletion shifted entries: the log opens a move window
-	limit   uint64     // the published file size: bytes this writer may touch
-	maxSize uint64
-	payload []byte // the log being built, kept for the next transaction
+	short   bool       // a write found no room (cache mode evicts and runs it again)
+	// needPages is the most pages one allocation of this transaction asked
+	// for: what eviction must free when the transaction finds no room.
+	needPages int
+	limit     uint64 // the published file size: bytes this writer may touch
+	maxSize   uint64
+	payload   []byte // the log being built, kept for the next transaction
 }
 
 // wordUndo is the value a direct write replaced.
@@ -62,6 +66,8 @@ func (t *txn) begin() {
 	t.extents = t.extents[:0]
 	t.fresh = [2]uint64{}
 	t.moved = false
+	t.short = false
+	t.needPages = 0
 	f := t.db.f
 	m := f.m.Load()
 	size := m.load(hdrFileSize)
@@ -291,6 +297,7 @@ func (t *txn) overflowFor(freeRest uint64) ([]uint64, error) {
 		if k == 0 {
 			return nil, nil
 		}
+		t.needPages = max(t.needPages, k)
 		pages := make([]uint64, 0, k)
 		for p, steps := freeRest, 0; p != 0 && len(pages) < k; steps++ {
 			if steps > int(t.limit/PageSize) {

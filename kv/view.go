@@ -13,8 +13,9 @@ import (
 // fn of a View. Its reads never see half of an Update: either all of its
 // writes or none. It must not be used by other goroutines or after fn returns.
 type ReadTx struct {
-	db   *DB
-	live bool
+	db     *DB
+	live   bool
+	locked bool // this run holds the writer lock
 }
 
 // viewAttempts is how many times View runs fn optimistically, without any
@@ -98,7 +99,7 @@ func (db *DB) viewLocked(fn func(tx *ReadTx) error) (err error) {
 		return err
 	}
 	db.viewLocks.Add(1)
-	tx := &ReadTx{db: db, live: true}
+	tx := &ReadTx{db: db, live: true, locked: true}
 	defer func() { tx.live = false }()
 	return fn(tx)
 }

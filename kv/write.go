@@ -16,6 +16,11 @@ func (t *txn) put(key, value []byte, flags uint16, expiry int64) error {
 	h := hashKey(t.db.seed, key)
 	p := t.find(key, h)
 	if !p.found && t.needsRoom() {
+		if t.db.evict {
+			// A cache's table was made for the keys MaxSize can hold and
+			// never grows: eviction makes room in it.
+			return errNoRoom
+		}
 		if err := t.rehash(); err != nil {
 			return err
 		}
@@ -42,7 +47,11 @@ func (t *txn) put(key, value []byte, flags uint16, expiry int64) error {
 	}
 	s := makeSlot(h, off)
 	if t.db.evict {
-		s |= wroteBit // a write is a use
+		var old uint64
+		if p.found {
+			old = p.slot
+		}
+		s = withUse(s, useOnWrite(old))
 	}
 	t.setWord(p.pos, s)
 	return nil
