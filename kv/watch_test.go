@@ -69,6 +69,7 @@ func TestWatch(t *testing.T) {
 
 func TestGetOrCompute(t *testing.T) {
 	db, path := openTemp(t, &Options{ComputeTimeout: 2 * time.Second})
+	ctx := context.Background()
 	var calls atomic.Int32
 	var wg sync.WaitGroup
 	results := make([]string, 8)
@@ -85,7 +86,7 @@ func TestGetOrCompute(t *testing.T) {
 		wg.Add(1)
 		go func(i int, h *DB) {
 			defer wg.Done()
-			v, err := h.GetOrCompute([]byte("expensive"), time.Hour, func() ([]byte, error) {
+			v, err := h.GetOrCompute(ctx, []byte("expensive"), time.Hour, func() ([]byte, error) {
 				calls.Add(1)
 				time.Sleep(50 * time.Millisecond)
 				return []byte("result"), nil
@@ -108,7 +109,7 @@ func TestGetOrCompute(t *testing.T) {
 	}
 	// A failing fn leaves the key absent and the error with its caller.
 	boom := errors.New("boom")
-	if _, err := db.GetOrCompute([]byte("fails"), 0, func() ([]byte, error) { return nil, boom }); err != boom {
+	if _, err := db.GetOrCompute(context.Background(), []byte("fails"), 0, func() ([]byte, error) { return nil, boom }); err != boom {
 		t.Fatalf("GetOrCompute with a failing fn = %v", err)
 	}
 	if _, err := db.Get([]byte("fails")); !errors.Is(err, ErrNotFound) {

@@ -1,0 +1,192 @@
+//go:build unix
+
+package kv
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// maxPoll is the longest pause between two polls of a handle that cannot sleep
+// on the futex.
+const maxPoll = 50 * time.Millisecond
+
+// watchHub fans one handle's waiter out to the goroutines in Watch. A
+// goroutine registers (and gets the current wake channel), reads its key, and
+// waits on the channel; the waiter closes the channel, and starts a new one,
+// whenever the futex word moves on from the value it had when the channel was
+// handed out (or, when polling, at every poll). The waiter runs only while a
+// goroutine is registered: the first registration starts it, and it stops at
+// its next wake-up after the last one left. The zero value is ready; Close
+// stops it with shutdown.
+type watchHub struct {
+	mu      sync.Mutex
+	wake    chan struct{} // closed at the next change; nil until first needed
+	seq     uint32        // the futex word's value when wake was handed out
+	n       int           // registered goroutines
+	running bool          // a waiter goroutine is running (or about to stop)
+	closed  bool          // shutdown has run: no more registrations
+	stop    chan struct{} // closed by shutdown: a polling waiter stops
+	kick    chan struct{} // a goroutine saw a change: a polling waiter polls fast again
+	word    *uint32       // the futex word of the running futex waiter, else nil
+	done    sync.WaitGroup
+}
+
+// register adds a watching goroutine and returns the channel that is closed at
+// the next change, or false once the hub is shut down. Each register is paired
+// with one leave.
+func (h *watchHub) register(db *DB) (<-chan struct{}, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, false
+	}
+	if h.wake == nil {
+		h.wake = make(chan struct{})
+		h.stop = make(chan struct{})
+		h.kick = make(chan struct{}, 1)
+	}
+	h.n++
+	if !h.running {
+		h.start(db)
+	}
+	return h.wake, true
+}
+
+// leave removes a goroutine that register added; changed says it returned
+// because its key changed after a wake-up, so that a polling waiter polls
+// fast again, as a new Watch would.
+func (h *watchHub) leave(changed bool) {
+	h.mu.Lock()
+	h.n--
+	h.mu.Unlock()
+	if changed {
+		select {
+		case h.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// start runs a waiter; h.mu is held. The futex waiter's first value of the
+// word is loaded here, before the registration that started it returns, so
+// that the channel it handed out belongs to a value read before the
+// goroutine's read of its key.
+func (h *watchHub) start(db *DB) {
+	h.running = true
+	h.done.Add(1)
+	if db.readOnly || !futexSupported {
+		h.word = nil
+		go h.poll()
+		return
+	}
+	m := db.f.m.Load() // any mapping will do: old ones stay mapped until Close
+	h.word = seqWord(m)
+	h.seq = atomic.LoadUint32(h.word)
+	go h.sleep(m, h.word, h.seq, nowMillis()+announceFor.Milliseconds())
+}
+
+// broadcast wakes every registered goroutine and notes the word's value for
+// the next channel; h.mu is held.
+func (h *watchHub) broadcast(seq uint32) {
+	h.seq = seq
+	if h.n > 0 {
+		close(h.wake)
+		h.wake = make(chan struct{})
+	}
+}
+
+// quit reports whether the waiter should stop, and if so marks it stopped;
+// h.mu is held.
+func (h *watchHub) quit() bool {
+	if h.closed || h.n == 0 {
+		h.running = false
+		return true
+	}
+	return false
+}
+
+// sleep is the futex waiter: it sleeps on word while it holds the value the
+// current channel belongs to, for at most a slice, renewing the announcement
+// each time round. until is how long the announcement made before it started
+// lasts. When a renewal comes after the previous announcement had run out (the
+// waiter was descheduled that long), a writer may have skipped its wake-up, so
+// every goroutine is woken to re-read.
+func (h *watchHub) sleep(m *mapping, word *uint32, q uint32, until int64) {
+	defer h.done.Done()
+	for {
+		now := nowMillis()
+		lapsed := now > until
+		until = now + announceFor.Milliseconds()
+		announceUntil(m, until)
+		h.mu.Lock()
+		if h.quit() {
+			h.mu.Unlock()
+			return
+		}
+		if q != h.seq || lapsed {
+			h.broadcast(q)
+		}
+		h.mu.Unlock()
+		futexWait(word, q, watchSlice)
+		q = atomic.LoadUint32(word)
+	}
+}
+
+// poll is the waiter of a handle that cannot sleep on the futex: it wakes
+// every goroutine to re-read at pauses that double from 1 ms up to maxPoll,
+// back to 1 ms when one of them saw a change.
+func (h *watchHub) poll() {
+	defer h.done.Done()
+	pause := time.Millisecond
+	t := time.NewTimer(pause)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+		case <-h.kick:
+			pause = time.Millisecond
+			t.Reset(pause)
+			continue
+		case <-t.C:
+		}
+		h.mu.Lock()
+		if h.quit() {
+			h.mu.Unlock()
+			return
+		}
+		h.broadcast(0)
+		h.mu.Unlock()
+		pause = min(2*pause, maxPoll)
+		t.Reset(pause)
+	}
+}
+
+// shutdown wakes every watching goroutine (they then find the hub closed and
+// return ErrClosed), stops the waiter and waits for it. Close calls it before
+// it unmaps the file, which the futex waiter uses without closeMu.
+func (h *watchHub) shutdown() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	var word *uint32
+	if h.running {
+		word = h.word
+	}
+	if h.wake != nil {
+		close(h.wake)
+		close(h.stop)
+	}
+	h.mu.Unlock()
+	// The futex waiter loaded its value before it last saw h.closed false, so
+	// this bump comes after that load: its futexWait returns at once or is
+	// woken. Watchers in other processes wake too and re-read once.
+	if word != nil {
+		bumpAndWake(word)
+	}
+	h.done.Wait()
+}
