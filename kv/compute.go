@@ -45,7 +45,7 @@ func (db *DB) GetOrCompute(ctx context.Context, key []byte, ttl time.Duration, f
 		}
 		// Another caller holds the lease: wait until the key's record changes
 		// (a value, or the lease withdrawn), at most until the lease runs out.
-		_, ver, err := db.versioned(nil, key, true)
+		_, ver, _, err := db.versioned(nil, key, true)
 		if err == nil || ver == 0 {
 			continue // the value arrived already, or the lease is gone
 		}

@@ -70,7 +70,7 @@ func (db *DB) watch(ctx context.Context, key []byte, since uint64, hidden bool) 
 		if !db.readOnly {
 			db.announceWatcher()
 		}
-		v, ver, err := db.versioned(buf[:0], key, hidden)
+		v, ver, ends, err := db.versioned(buf[:0], key, hidden)
 		if (err != nil && !errors.Is(err, ErrNotFound)) || ver != since {
 			h.leave(woken && ver != since)
 			if err != nil {
@@ -79,36 +79,54 @@ func (db *DB) watch(ctx context.Context, key []byte, since uint64, hidden bool) 
 			return v, ver, nil
 		}
 		buf = v
+		// A record that expires changes its version with no write to wake
+		// anyone: a timer wakes this goroutine then.
+		var expired <-chan time.Time
+		var timer *time.Timer
+		if d := time.Until(time.UnixMilli(ends)); ends != 0 && d > 0 {
+			timer = time.NewTimer(d)
+			expired = timer.C
+		}
 		select {
 		case <-wake:
-			h.leave(false)
-			woken = true
+		case <-expired:
 		case <-ctx.Done():
-			h.leave(false)
-			return nil, 0, ctx.Err()
 		}
+		h.leave(false)
+		if timer != nil {
+			timer.Stop()
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		woken = true
 	}
 }
 
-// versioned appends key's value to dst and returns it with its version; an
-// absent key is version 0 with ErrNotFound.
-func (db *DB) versioned(dst, key []byte, hidden bool) ([]byte, uint64, error) {
+// versioned appends key's value to dst and returns it with its version and
+// the time in Unix milliseconds at which that version ends by expiring (0 for
+// never); an absent key is version 0 with ErrNotFound.
+func (db *DB) versioned(dst, key []byte, hidden bool) ([]byte, uint64, int64, error) {
 	var info readInfo
 	v, err := db.getInfo(dst, key, &info)
+	ends := int64(0)
+	if info.flags&recExpires != 0 {
+		ends = info.expiry
+	}
 	switch {
 	case errors.Is(err, ErrNotFound) && hidden && info.off != 0:
-		return v, info.version(), err
+		return v, info.version(), ends, err
 	case errors.Is(err, ErrNotFound):
-		return v, 0, err
+		return v, 0, 0, err
 	case errors.Is(err, ErrClosed):
-		return nil, 0, err
+		return nil, 0, 0, err
 	case err != nil:
-		return nil, 0, fmt.Errorf("kv: Watch: %w", err)
+		return nil, 0, 0, fmt.Errorf("kv: Watch: %w", err)
 	}
 	if v == nil {
 		v = []byte{}
 	}
-	return v, info.version(), nil
+	return v, info.version(), ends, nil
 }
 
 // seqWord is the futex word in mapping m.

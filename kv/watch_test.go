@@ -142,3 +142,32 @@ func TestWatchWaitsForAbsentKey(t *testing.T) {
 		t.Fatal("Watch(absent, 0) did not wake when the key appeared")
 	}
 }
+
+// TestWatchSeesExpiry: a watched key that expires is a change (version 0,
+// ErrNotFound) though nothing is written; on a read-write handle (futex) and
+// a read-only one (polling).
+func TestWatchSeesExpiry(t *testing.T) {
+	rw, path := openTemp(t, nil)
+	ro, err := Open(path, &Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	for _, db := range []*DB{rw, ro} {
+		if err := rw.PutTTL([]byte("brief"), []byte("v"), 100*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		_, ver, err := db.Watch(context.Background(), []byte("brief"), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		start := time.Now()
+		_, ver, err = db.Watch(ctx, []byte("brief"), ver)
+		cancel()
+		if !errors.Is(err, ErrNotFound) || ver != 0 {
+			t.Fatalf("read-only %v: Watch on an expiring key = version %d, %v; want 0, ErrNotFound", db.readOnly, ver, err)
+		}
+		t.Logf("read-only %v: expiry seen %v after Watch began (the key had 100ms to live)", db.readOnly, time.Since(start))
+	}
+}
