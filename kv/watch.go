@@ -67,9 +67,6 @@ func (db *DB) watch(ctx context.Context, key []byte, since uint64, hidden bool) 
 		if !ok {
 			return nil, 0, ErrClosed
 		}
-		if !db.readOnly {
-			db.announceWatcher()
-		}
 		v, ver, ends, err := db.versioned(buf[:0], key, hidden)
 		if (err != nil && !errors.Is(err, ErrNotFound)) || ver != since {
 			h.leave(woken && ver != since)
@@ -132,21 +129,10 @@ func (db *DB) versioned(dst, key []byte, hidden bool) ([]byte, uint64, int64, er
 // seqWord is the futex word in mapping m.
 func seqWord(m *mapping) *uint32 { return (*uint32)(unsafe.Pointer(&m.data[hdrWatchSeq])) }
 
-// announceWatcher moves hdrWatchUntil past the coming sleep. It happens before
-// the watcher's read of its key, and a writer's look at hdrWatchUntil happens
-// after its slot stores, so one of them sees the other (all are sequentially
-// consistent atomics): no wake-up is lost.
-func (db *DB) announceWatcher() {
-	db.closeMu.RLock()
-	defer db.closeMu.RUnlock()
-	if db.closed.Load() {
-		return
-	}
-	announceUntil(db.f.m.Load(), nowMillis()+announceFor.Milliseconds())
-}
-
 // announceUntil raises hdrWatchUntil to until unless it is later already; the
-// word only grows.
+// word only grows. An announcement happens before the reads of keys it
+// covers, and a writer's look at hdrWatchUntil happens after its slot stores,
+// so one of them sees the other (all are sequentially consistent atomics).
 func announceUntil(m *mapping, until int64) {
 	w := m.word(hdrWatchUntil)
 	for {

@@ -3,6 +3,7 @@
 package kv
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,16 +17,21 @@ const maxPoll = 50 * time.Millisecond
 // goroutine registers (and gets the current wake channel), reads its key, and
 // waits on the channel; the waiter closes the channel, and starts a new one,
 // whenever the futex word moves on from the value it had when the channel was
-// handed out (or, when polling, at every poll). The waiter runs only while a
-// goroutine is registered: the first registration starts it, and it stops at
-// its next wake-up after the last one left. The zero value is ready; Close
-// stops it with shutdown.
+// handed out, when its announcement may have lapsed, or, when polling, at
+// every poll. The waiter runs only while a goroutine is registered: the first
+// registration starts it, and it stops at its next wake-up after the last one
+// left. The zero value is ready; Close stops it with shutdown.
+//
+// Registering and leaving take mu shared (thousands of goroutines do so at
+// each wake-up); the waiter takes it exclusively to hand out a new channel or
+// to stop, so a registration either sees the waiter running and is counted
+// before it decides to stop, or starts a new one.
 type watchHub struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex
+	n       atomic.Int64  // registered goroutines
 	wake    chan struct{} // closed at the next change; nil until first needed
 	seq     uint32        // the futex word's value when wake was handed out
-	n       int           // registered goroutines
-	running bool          // a waiter goroutine is running (or about to stop)
+	running bool          // a waiter goroutine is running
 	closed  bool          // shutdown has run: no more registrations
 	stop    chan struct{} // closed by shutdown: a polling waiter stops
 	kick    chan struct{} // a goroutine saw a change: a polling waiter polls fast again
@@ -35,8 +41,18 @@ type watchHub struct {
 
 // register adds a watching goroutine and returns the channel that is closed at
 // the next change, or false once the hub is shut down. Each register is paired
-// with one leave.
+// with one leave. A registration that starts the waiter announces the watch in
+// the file before it returns; later ones rely on the waiter's announcements
+// (docs/concurrency.md, "Watch").
 func (h *watchHub) register(db *DB) (<-chan struct{}, bool) {
+	h.mu.RLock()
+	if h.running && !h.closed {
+		h.n.Add(1)
+		c := h.wake
+		h.mu.RUnlock()
+		return c, true
+	}
+	h.mu.RUnlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -47,7 +63,7 @@ func (h *watchHub) register(db *DB) (<-chan struct{}, bool) {
 		h.stop = make(chan struct{})
 		h.kick = make(chan struct{}, 1)
 	}
-	h.n++
+	h.n.Add(1)
 	if !h.running {
 		h.start(db)
 	}
@@ -58,9 +74,7 @@ func (h *watchHub) register(db *DB) (<-chan struct{}, bool) {
 // because its key changed after a wake-up, so that a polling waiter polls
 // fast again, as a new Watch would.
 func (h *watchHub) leave(changed bool) {
-	h.mu.Lock()
-	h.n--
-	h.mu.Unlock()
+	h.n.Add(-1)
 	if changed {
 		select {
 		case h.kick <- struct{}{}:
@@ -70,9 +84,8 @@ func (h *watchHub) leave(changed bool) {
 }
 
 // start runs a waiter; h.mu is held. The futex waiter's first value of the
-// word is loaded here, before the registration that started it returns, so
-// that the channel it handed out belongs to a value read before the
-// goroutine's read of its key.
+// word is loaded, and the watch announced, here, before the registration that
+// started it reads its key.
 func (h *watchHub) start(db *DB) {
 	h.running = true
 	h.done.Add(1)
@@ -84,23 +97,25 @@ func (h *watchHub) start(db *DB) {
 	m := db.f.m.Load() // any mapping will do: old ones stay mapped until Close
 	h.word = seqWord(m)
 	h.seq = atomic.LoadUint32(h.word)
-	go h.sleep(m, h.word, h.seq, nowMillis()+announceFor.Milliseconds())
+	until := nowMillis() + announceFor.Milliseconds()
+	announceUntil(m, until)
+	go h.sleep(m, h.word, h.seq, until)
 }
 
 // broadcast wakes every registered goroutine and notes the word's value for
-// the next channel; h.mu is held.
+// the next channel; h.mu is held exclusively.
 func (h *watchHub) broadcast(seq uint32) {
 	h.seq = seq
-	if h.n > 0 {
+	if h.n.Load() > 0 {
 		close(h.wake)
 		h.wake = make(chan struct{})
 	}
 }
 
 // quit reports whether the waiter should stop, and if so marks it stopped;
-// h.mu is held.
+// h.mu is held exclusively.
 func (h *watchHub) quit() bool {
-	if h.closed || h.n == 0 {
+	if h.closed || h.n.Load() == 0 {
 		h.running = false
 		return true
 	}
@@ -108,27 +123,33 @@ func (h *watchHub) quit() bool {
 }
 
 // sleep is the futex waiter: it sleeps on word while it holds the value the
-// current channel belongs to, for at most a slice, renewing the announcement
-// each time round. until is how long the announcement made before it started
-// lasts. When a renewal comes after the previous announcement had run out (the
-// waiter was descheduled that long), a writer may have skipped its wake-up, so
-// every goroutine is woken to re-read.
+// current channel belongs to, for at most a slice, and renews the
+// announcement each time round. until is when the previous announcement ends.
+// A renewal that finds it over by a clock read after the renewal (the waiter
+// was descheduled that long) may follow a writer that saw no announcement and
+// skipped its wake-up, so every goroutine is woken to re-read.
 func (h *watchHub) sleep(m *mapping, word *uint32, q uint32, until int64) {
 	defer h.done.Done()
 	for {
-		now := nowMillis()
-		lapsed := now > until
-		until = now + announceFor.Milliseconds()
-		announceUntil(m, until)
+		next := nowMillis() + announceFor.Milliseconds()
+		announceUntil(m, next)
+		lapsed := nowMillis() > until
+		until = next
 		h.mu.Lock()
 		if h.quit() {
 			h.mu.Unlock()
 			return
 		}
-		if q != h.seq || lapsed {
+		woke := q != h.seq || lapsed
+		if woke {
 			h.broadcast(q)
 		}
 		h.mu.Unlock()
+		if woke {
+			// Let the woken goroutines run here first: going straight back
+			// to sleep would leave them to another thread, woken for them.
+			runtime.Gosched()
+		}
 		futexWait(word, q, watchSlice)
 		q = atomic.LoadUint32(word)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -105,11 +106,7 @@ func threadPeak(t *testing.T) (stop func() int) {
 }
 
 // registered is how many goroutines wait in the hub.
-func (h *watchHub) registered() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.n
-}
+func (h *watchHub) registered() int { return int(h.n.Load()) }
 
 func (h *watchHub) isRunning() bool {
 	h.mu.Lock()
@@ -381,5 +378,57 @@ func TestGetOrComputeStampede(t *testing.T) {
 	}
 	if during >= maxThreads || p >= maxThreads {
 		t.Fatalf("%d threads while %d callers waited (peak %d), want < %d", during, waiting, p, maxThreads)
+	}
+}
+
+// BenchmarkWatchWakeup: how long a Put through another handle takes to wake
+// every one of w goroutines watching the key it writes, in one process (no
+// cross-process wake-up: the fan-out's own cost).
+func BenchmarkWatchWakeup(b *testing.B) {
+	for _, w := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("watchers=%d", w), func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "w.kv")
+			db, err := Open(path, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			writer, err := Open(path, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer writer.Close()
+			writer.Put([]byte("k"), []byte("0"))
+			_, ver, _ := db.Watch(context.Background(), []byte("k"), 0)
+			var woke sync.WaitGroup
+			rounds := make([]chan uint64, w)
+			for g := range w {
+				rounds[g] = make(chan uint64)
+				go func() {
+					for since := range rounds[g] {
+						db.Watch(context.Background(), []byte("k"), since)
+						woke.Done()
+					}
+				}()
+			}
+			defer func() {
+				for _, r := range rounds {
+					close(r)
+				}
+			}()
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				woke.Add(w)
+				for _, r := range rounds {
+					r <- ver
+				}
+				waitFor(time.Minute, func() bool { return db.watchers.registered() == w })
+				b.StartTimer()
+				writer.Put([]byte("k"), []byte(strconv.Itoa(i+1)))
+				woke.Wait()
+				_, ver, _ = db.Watch(context.Background(), []byte("k"), 0)
+			}
+		})
 	}
 }
