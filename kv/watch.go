@@ -63,9 +63,9 @@ func (db *DB) watch(ctx context.Context, key []byte, since uint64, hidden bool) 
 	var buf []byte
 	woken := false
 	for {
-		wake, ok := h.register(db)
-		if !ok {
-			return nil, 0, ErrClosed
+		wake, err := h.register(db)
+		if err != nil {
+			return nil, 0, err
 		}
 		v, ver, ends, err := db.versioned(buf[:0], key, hidden)
 		if (err != nil && !errors.Is(err, ErrNotFound)) || ver != since {

@@ -3,7 +3,9 @@
 package kv
 
 import (
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,34 +42,37 @@ type watchHub struct {
 }
 
 // register adds a watching goroutine and returns the channel that is closed at
-// the next change, or false once the hub is shut down. Each register is paired
-// with one leave. A registration that starts the waiter announces the watch in
-// the file before it returns; later ones rely on the waiter's announcements
-// (docs/concurrency.md, "Watch").
-func (h *watchHub) register(db *DB) (<-chan struct{}, bool) {
+// the next change, or ErrClosed once the hub is shut down, or ErrCorrupt when
+// the watch words are gone from the file (truncated under us). Each
+// successful register is paired with one leave. A registration that starts
+// the waiter announces the watch in the file before it returns; later ones
+// rely on the waiter's announcements (docs/concurrency.md, "Watch").
+func (h *watchHub) register(db *DB) (<-chan struct{}, error) {
 	h.mu.RLock()
 	if h.running && !h.closed {
 		h.n.Add(1)
 		c := h.wake
 		h.mu.RUnlock()
-		return c, true
+		return c, nil
 	}
 	h.mu.RUnlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, false
+		return nil, ErrClosed
 	}
 	if h.wake == nil {
 		h.wake = make(chan struct{})
 		h.stop = make(chan struct{})
 		h.kick = make(chan struct{}, 1)
 	}
-	h.n.Add(1)
 	if !h.running {
-		h.start(db)
+		if err := h.start(db); err != nil {
+			return nil, err
+		}
 	}
-	return h.wake, true
+	h.n.Add(1)
+	return h.wake, nil
 }
 
 // leave removes a goroutine that register added; changed says it returned
@@ -86,20 +91,47 @@ func (h *watchHub) leave(changed bool) {
 // start runs a waiter; h.mu is held. The futex waiter's first value of the
 // word is loaded, and the watch announced, here, before the registration that
 // started it reads its key.
-func (h *watchHub) start(db *DB) {
-	h.running = true
-	h.done.Add(1)
+func (h *watchHub) start(db *DB) error {
 	if db.readOnly || !futexSupported {
 		h.word = nil
+		h.running = true
+		h.done.Add(1)
 		go h.poll()
-		return
+		return nil
 	}
 	m := db.f.m.Load() // any mapping will do: old ones stay mapped until Close
-	h.word = seqWord(m)
-	h.seq = atomic.LoadUint32(h.word)
+	word := seqWord(m)
 	until := nowMillis() + announceFor.Milliseconds()
-	announceUntil(m, until)
-	go h.sleep(m, h.word, h.seq, until)
+	err := catchHeaderFault(db.f.path, func() {
+		h.seq = atomic.LoadUint32(word)
+		announceUntil(m, until)
+	})
+	if err != nil {
+		return err
+	}
+	h.word = word
+	h.running = true
+	h.done.Add(1)
+	go h.sleep(m, word, h.seq, until)
+	return nil
+}
+
+// catchHeaderFault runs fn, which touches the watch words in the header page,
+// and turns a memory fault there (the file was truncated to nothing under us)
+// into an ErrCorrupt error.
+func catchHeaderFault(path string, fn func()) (err error) {
+	defer func(was bool) {
+		debug.SetPanicOnFault(was)
+		if r := recover(); r != nil {
+			e, ok := r.(runtime.Error)
+			if !ok || !isMemoryFault(e) {
+				panic(r)
+			}
+			err = fmt.Errorf("kv: %s: memory fault on the watch words (was the file truncated?): %v: %w", path, e, ErrCorrupt)
+		}
+	}(debug.SetPanicOnFault(true))
+	fn()
+	return nil
 }
 
 // broadcast wakes every registered goroutine and notes the word's value for
@@ -127,9 +159,22 @@ func (h *watchHub) quit() bool {
 // announcement each time round. until is when the previous announcement ends.
 // A renewal that finds it over by a clock read after the renewal (the waiter
 // was descheduled that long) may follow a writer that saw no announcement and
-// skipped its wake-up, so every goroutine is woken to re-read.
+// skipped its wake-up, so every goroutine is woken to re-read. A memory fault
+// on the word (the file truncated to nothing) stops the waiter and wakes
+// everyone: their reads then report the damage.
 func (h *watchHub) sleep(m *mapping, word *uint32, q uint32, until int64) {
 	defer h.done.Done()
+	if err := catchHeaderFault("", func() { h.sleepLoop(m, word, q, until) }); err != nil {
+		h.mu.Lock()
+		h.running = false
+		if !h.closed {
+			h.broadcast(h.seq + 1)
+		}
+		h.mu.Unlock()
+	}
+}
+
+func (h *watchHub) sleepLoop(m *mapping, word *uint32, q uint32, until int64) {
 	for {
 		next := nowMillis() + announceFor.Milliseconds()
 		announceUntil(m, next)

@@ -5,6 +5,7 @@ package kv
 import (
 	"context"
 	"errors"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -169,5 +170,44 @@ func TestWatchSeesExpiry(t *testing.T) {
 			t.Fatalf("read-only %v: Watch on an expiring key = version %d, %v; want 0, ErrNotFound", db.readOnly, ver, err)
 		}
 		t.Logf("read-only %v: expiry seen %v after Watch began (the key had 100ms to live)", db.readOnly, time.Since(start))
+	}
+}
+
+// TestWatchFileTruncated: a file truncated to nothing under waiting watchers
+// (the watch words gone with it) ends their Watch with ErrCorrupt instead of
+// crashing the process.
+func TestWatchFileTruncated(t *testing.T) {
+	db, path := openTemp(t, nil)
+	db.Put([]byte("k"), []byte("v"))
+	_, ver, err := db.Watch(context.Background(), []byte("k"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 10
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, _, err := db.Watch(context.Background(), []byte("k"), ver)
+			errs <- err
+		}()
+	}
+	for db.watchers.n.Load() != n {
+		time.Sleep(time.Millisecond)
+	}
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Watch on a file truncated to nothing = %v, want ErrCorrupt", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Watch had not returned 10s after the file was truncated to nothing")
+		}
+	}
+	if _, _, err := db.Watch(context.Background(), []byte("k"), ver); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("a new Watch on the truncated file = %v, want ErrCorrupt", err)
 	}
 }
