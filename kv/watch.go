@@ -143,11 +143,15 @@ func announceUntil(m *mapping, until int64) {
 	}
 }
 
-// wakeWatchers runs after each commit: one load when nobody watches.
+// wakeWatchers runs after each commit: a clock read and one load when nobody
+// watches. The clock is read first, so that an announcement counts as over
+// only if it ended before the load: a waiter that renews it after the load
+// then finds it over too, and wakes its goroutines itself (watch_hub.go).
 func (db *DB) wakeWatchers() {
+	now := nowMillis()
 	m := db.f.m.Load()
 	until := m.load(hdrWatchUntil)
-	if until == 0 || int64(until) < nowMillis() {
+	if until == 0 || int64(until) < now {
 		return
 	}
 	bumpAndWake(seqWord(m))
