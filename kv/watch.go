@@ -11,15 +11,15 @@ import (
 	"unsafe"
 )
 
-// Watch: waiting for another process's write without polling. A watcher
-// announces itself by moving hdrWatchUntil a little into the future; a writer
-// whose commit finds hdrWatchUntil in the future bumps the futex word
-// hdrWatchSeq and wakes every sleeper (a shared futex works across processes on
-// a MAP_SHARED mapping). Writes with no watcher about pay one load. Within a
-// process, one waiter per handle sleeps on the word and fans each change out to
-// the watching goroutines through a channel (watchHub, watch_hub.go), so that
-// goroutines, not OS threads, wait. The protocol and its no-lost-wake-up
-// argument are in docs/concurrency.md, "Watch".
+// Watch: waiting for another process's write without polling. Within a
+// process, one waiter per handle (watchHub, watch_hub.go) announces that
+// someone watches by moving hdrWatchUntil a little into the future and sleeps
+// on the futex word hdrWatchSeq; a writer whose commit finds hdrWatchUntil in
+// the future bumps the word and wakes every sleeper (a shared futex works
+// across processes on a MAP_SHARED mapping), and the waiter wakes the watching
+// goroutines through a channel, so that goroutines, not OS threads, wait.
+// Writes with no watcher about pay a clock read and one load. The protocol and
+// its no-lost-wake-up argument are in docs/concurrency.md, "Watch".
 
 // watchSlice bounds one sleep of a handle's waiter: it renews the announcement
 // at least this often, and a stale one (its process died) lapses soon after.
@@ -33,9 +33,10 @@ const announceFor = 2 * watchSlice
 // since: at once if it differs already, else when a writer in any process
 // changes the key. A deleted or expired key has version 0 and returns
 // ErrNotFound; so since 0 returns a present key's value at once and waits for
-// an absent key to appear. Watch returns ctx's error as soon as ctx ends
-// (within the time it takes to schedule the goroutine), and ErrClosed when
-// the DB is closed, also while it waits. Versions change whenever the key's
+// an absent key to appear; a key's expiry is a change like a write. Watch
+// returns ctx's error as soon as ctx ends (within the time it takes to
+// schedule the goroutine), ErrClosed when the DB is closed, also while it
+// waits, and ErrCorrupt when the file was truncated under it. Versions change whenever the key's
 // record is replaced by different content; writes that land while the caller
 // is not in Watch are seen as their latest result, not one by one. The
 // returned value is the caller's.
