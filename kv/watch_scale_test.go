@@ -105,29 +105,6 @@ func threadPeak(t *testing.T) (stop func() int) {
 	}
 }
 
-// registered is how many goroutines wait in the hub.
-func (h *watchHub) registered() int { return int(h.n.Load()) }
-
-func (h *watchHub) isRunning() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.running
-}
-
-// waitFor polls cond every millisecond for up to d and reports whether it
-// held.
-func waitFor(d time.Duration, cond func() bool) bool {
-	for end := time.Now().Add(d); ; {
-		if cond() {
-			return true
-		}
-		if time.Now().After(end) {
-			return false
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // maxThreads is the generous bound on the threads of a test process with
 // thousands of watchers: the runtime's own few, one waiter per handle, and
 // threads blocked in other system calls for a moment. One thread per watcher

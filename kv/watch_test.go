@@ -12,6 +12,29 @@ import (
 	"time"
 )
 
+// registered is how many goroutines wait in the hub.
+func (h *watchHub) registered() int { return int(h.n.Load()) }
+
+func (h *watchHub) isRunning() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.running
+}
+
+// waitFor polls cond every millisecond for up to d and reports whether it
+// held.
+func waitFor(d time.Duration, cond func() bool) bool {
+	for end := time.Now().Add(d); ; {
+		if cond() {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestWatch(t *testing.T) {
 	db, path := openTemp(t, nil)
 	other, err := Open(path, nil)
