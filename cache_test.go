@@ -5,6 +5,7 @@
 package mapkv_test
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -73,7 +74,7 @@ func runCacheChild(role, path, arg string) error {
 	case "ttl":
 		return db.PutTTL([]byte("ephemeral"), []byte("soon gone"), time.Duration(n)*time.Millisecond)
 	case "compute": // GetOrCompute; each run of fn is counted with Add
-		v, err := db.GetOrCompute([]byte("computed"), time.Hour, func() ([]byte, error) {
+		v, err := db.GetOrCompute(context.Background(), []byte("computed"), time.Hour, func() ([]byte, error) {
 			if _, err := db.Add([]byte("fn-runs"), 1); err != nil {
 				return nil, err
 			}

@@ -1,8 +1,9 @@
 //go:build unix
 
-// Watch across real processes: how soon a watcher in one process wakes after
-// a write in another, against a pipe's reader as the baseline, and that a
-// watcher sees another process's versions and ends with its context.
+// Watch across real processes: how soon 1 or 1000 watching goroutines in one
+// process wake after a write in another, against a pipe's reader as the
+// baseline, and that a watcher sees another process's versions and ends with
+// its context.
 package mapkv_test
 
 import (
@@ -20,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,14 +33,26 @@ const (
 	watchChildEnv = "MAPKV_WATCH_CHILD" // the role
 	watchPathEnv  = "MAPKV_WATCH_PATH"
 	watchNEnv     = "MAPKV_WATCH_N" // how many writes
+	watchWEnv     = "MAPKV_WATCH_W" // how many watching goroutines
+	watchGapEnv   = "MAPKV_WATCH_GAP"
 )
 
 // latencyKey is the key the latency writer puts and the watcher watches.
 var latencyKey = []byte("clock")
 
-// writeGap is the pause between the latency writer's writes: long enough
-// that the watcher is asleep again before the next one.
+// writeGap is the pause between the latency writers' writes with one
+// watcher: long enough that the watcher is asleep again before the next one.
+// With many watchers it is longer (gapFor): all of them must have gone back
+// to sleep.
 const writeGap = 2 * time.Millisecond
+
+// gapFor is the pause between writes when w goroutines watch.
+func gapFor(w int) time.Duration {
+	if w > 1 {
+		return 20 * time.Millisecond
+	}
+	return writeGap
+}
 
 // init runs a watch child role before any test when the environment names
 // one (kv_test.go's TestMain knows only MAPKV_CHILD roles).
@@ -48,29 +62,38 @@ func init() {
 		return
 	}
 	n, _ := strconv.Atoi(os.Getenv(watchNEnv))
-	if err := runWatchChild(role, os.Getenv(watchPathEnv), n); err != nil {
+	w, _ := strconv.Atoi(os.Getenv(watchWEnv))
+	gap, _ := time.ParseDuration(os.Getenv(watchGapEnv))
+	if err := runWatchChild(role, os.Getenv(watchPathEnv), n, max(w, 1), max(gap, writeGap)); err != nil {
 		fmt.Fprintln(os.Stderr, "watch child:", err)
 		os.Exit(3)
 	}
 	os.Exit(0)
 }
 
-// watchChild returns the test binary set up to run as a child in role.
+// watchChild returns the test binary set up to run as a child in role, with
+// one watcher and writeGap between writes.
 func watchChild(role, path string, n int) *exec.Cmd {
+	return watchChildOf(role, path, n, 1, writeGap)
+}
+
+// watchChildOf is watchChild with w watching goroutines and gap between
+// writes.
+func watchChildOf(role, path string, n, w int, gap time.Duration) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	// A race-instrumented child otherwise sleeps a second before it exits.
 	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
 	cmd.Env = append(os.Environ(), watchChildEnv+"="+role, watchPathEnv+"="+path,
-		watchNEnv+"="+strconv.Itoa(n), "GORACE="+gorace)
+		watchNEnv+"="+strconv.Itoa(n), watchWEnv+"="+strconv.Itoa(w), watchGapEnv+"="+gap.String(), "GORACE="+gorace)
 	cmd.Stderr = os.Stderr
 	return cmd
 }
 
-func runWatchChild(role, path string, n int) error {
+func runWatchChild(role, path string, n, w int, gap time.Duration) error {
 	switch role {
-	case "watcher": // prints "ready", then the latency of each write it sees
-		return latencyWatcher(path, n)
-	case "writer": // puts n stamps, writeGap apart, then prints how long each Put took
+	case "watcher": // prints "ready", then "goroutine write latency" for each write each of w goroutines sees
+		return latencyWatchers(path, n, w)
+	case "writer": // puts n stamps, gap apart, then prints how long each Put took
 		db, err := kv.Open(path, nil)
 		if err != nil {
 			return err
@@ -78,7 +101,7 @@ func runWatchChild(role, path string, n int) error {
 		defer db.Close()
 		took := make([]time.Duration, 0, n)
 		for i := range n {
-			time.Sleep(writeGap)
+			time.Sleep(gap)
 			start := time.Now()
 			if err := db.Put(latencyKey, stamp(i)); err != nil {
 				return err
@@ -88,9 +111,9 @@ func runWatchChild(role, path string, n int) error {
 		return printLatencies(took)
 	case "pipe-reader": // prints "ready", then the latency of each stamp read from stdin
 		return pipeReader(n)
-	case "pipe-writer": // writes n stamps to stdout, writeGap apart
+	case "pipe-writer": // writes n stamps to stdout, gap apart
 		for range n {
-			time.Sleep(writeGap)
+			time.Sleep(gap)
 			if _, err := os.Stdout.Write(stamp(0)[8:]); err != nil {
 				return err
 			}
@@ -115,11 +138,12 @@ func sinceStamp(ts []byte) time.Duration {
 	return time.Duration(time.Now().UnixNano() - int64(binary.LittleEndian.Uint64(ts)))
 }
 
-// latencyWatcher watches latencyKey until it has seen write n-1, and prints
-// the latency of each write it saw. Writes that land while it is awake are
-// seen as their latest result only; it counts what it saw, so a missed one
-// shows as fewer samples. Every Watch must return within 10s.
-func latencyWatcher(path string, n int) error {
+// latencyWatchers runs w goroutines that each watch latencyKey until they
+// have seen write n-1, and prints, for each write each goroutine saw, the
+// goroutine, the write's number and its latency. Writes that land while a
+// goroutine is awake are seen as their latest result only; a missed one
+// shows as a missing sample. Every Watch must return within 10s.
+func latencyWatchers(path string, n, w int) error {
 	db, err := kv.Open(path, nil)
 	if err != nil {
 		return err
@@ -129,25 +153,61 @@ func latencyWatcher(path string, n int) error {
 	if err != nil {
 		return err
 	}
+	type sample struct {
+		write int
+		lat   time.Duration
+	}
+	samples := make([][]sample, w)
+	errs := make(chan error, w)
+	var started, done sync.WaitGroup
+	started.Add(w)
+	for g := range w {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			ver := ver
+			first := true
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				if first { // the first Watch is about to wait: count it ready
+					started.Done()
+					first = false
+				}
+				var v []byte
+				var err error
+				v, ver, err = db.Watch(ctx, latencyKey, ver)
+				cancel()
+				if err != nil {
+					errs <- fmt.Errorf("goroutine %d: Watch after %d writes: %w", g, len(samples[g]), err)
+					return
+				}
+				if len(v) != 16 {
+					errs <- fmt.Errorf("value of %d bytes, want a 16-byte stamp", len(v))
+					return
+				}
+				i := int(binary.LittleEndian.Uint64(v))
+				samples[g] = append(samples[g], sample{i, sinceStamp(v[8:])})
+				if i == n-1 {
+					return
+				}
+			}
+		}()
+	}
+	started.Wait()
+	time.Sleep(50 * time.Millisecond) // let the last of them reach its wait
 	fmt.Println("ready")
-	lat := make([]time.Duration, 0, n)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		var v []byte
-		v, ver, err = db.Watch(ctx, latencyKey, ver)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("Watch after %d writes: %w", len(lat), err)
-		}
-		if len(v) != 16 {
-			return fmt.Errorf("value of %d bytes, want a 16-byte stamp", len(v))
-		}
-		lat = append(lat, sinceStamp(v[8:]))
-		if binary.LittleEndian.Uint64(v) == uint64(n-1) {
-			break
+	done.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	out := bufio.NewWriter(os.Stdout)
+	for g, ss := range samples {
+		for _, s := range ss {
+			fmt.Fprintln(out, g, s.write, int64(s.lat))
 		}
 	}
-	return printLatencies(lat)
+	return out.Flush()
 }
 
 // pipeReader reads n stamps from stdin, blocked in read(2) between them, and
@@ -202,10 +262,20 @@ func stepper(path string) error {
 }
 
 // latencies runs reader, which must print "ready" and then one latency in
-// nanoseconds per line, starts writer once reader is ready, closes the files
-// in started (the parent's ends of a pipe the two now have), and returns what
-// reader printed.
-func latencies(t *testing.T, reader, writer *exec.Cmd, started ...*os.File) []time.Duration {
+// nanoseconds per line, starts writer once reader is ready, closes files (the
+// parent's ends of a pipe the two now have), and returns what reader printed.
+func latencies(t *testing.T, reader, writer *exec.Cmd, files ...*os.File) []time.Duration {
+	t.Helper()
+	lines, wait := started(t, reader, writer, files...)
+	lat := parseDurations(t, lines)
+	wait()
+	return lat
+}
+
+// started runs reader, which must print "ready" first, starts writer once
+// reader is ready, closes files, and returns the rest of reader's output and a
+// function that waits for both. The caller reads the output to its end first.
+func started(t *testing.T, reader, writer *exec.Cmd, files ...*os.File) (*bufio.Scanner, func()) {
 	t.Helper()
 	out, err := reader.StdoutPipe()
 	if err != nil {
@@ -214,7 +284,7 @@ func latencies(t *testing.T, reader, writer *exec.Cmd, started ...*os.File) []ti
 	if err := reader.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer reader.Process.Kill() // a no-op once it has been waited for
+	t.Cleanup(func() { reader.Process.Kill() }) // a no-op once it has been waited for
 	lines := bufio.NewScanner(out)
 	if !lines.Scan() || lines.Text() != "ready" {
 		t.Fatalf("the reader did not say ready: %q, %v", lines.Text(), lines.Err())
@@ -222,18 +292,19 @@ func latencies(t *testing.T, reader, writer *exec.Cmd, started ...*os.File) []ti
 	if err := writer.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer writer.Process.Kill()
-	for _, f := range started {
+	t.Cleanup(func() { writer.Process.Kill() })
+	for _, f := range files {
 		f.Close()
 	}
-	lat := parseDurations(t, lines)
-	if err := writer.Wait(); err != nil {
-		t.Fatalf("writer: %v", err)
+	return lines, func() {
+		t.Helper()
+		if err := writer.Wait(); err != nil {
+			t.Fatalf("writer: %v", err)
+		}
+		if err := reader.Wait(); err != nil {
+			t.Fatalf("reader: %v", err)
+		}
 	}
-	if err := reader.Wait(); err != nil {
-		t.Fatalf("reader: %v", err)
-	}
-	return lat
 }
 
 // parseDurations returns the durations in nanoseconds, one a line, that
@@ -260,33 +331,56 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 // TestWatchWakeupLatency measures how long a write in one process takes to
 // wake a Watch in another, from just before Put to just after Watch returns,
-// against a write(2) of 8 bytes waking a read(2) on a pipe. It logs both and
-// their ratio and asserts nothing about time: only that every Watch returned.
+// against a write(2) of 8 bytes waking a read(2) on a pipe with the same
+// pause between writes, with 1 and with 1000 goroutines watching the key in
+// the watching process. It logs the figures and asserts nothing about time:
+// only that every Watch returned.
 func TestWatchWakeupLatency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a measurement: skipped with -short")
 	}
+	many := 1000
+	if raceEnabled {
+		many = 100
+	}
+	for _, w := range []int{1, many} {
+		t.Run(fmt.Sprintf("watchers=%d", w), func(t *testing.T) { wakeupLatency(t, w) })
+	}
+}
+
+func wakeupLatency(t *testing.T, w int) {
 	// Three rounds of 100, alternating, so that both see the same mix of
 	// process placements (see the end) and of whatever else the host does.
 	const rounds, n = 3, 100
-	var watch, pipe, put []time.Duration
+	gap := gapFor(w)
+	var all, first, last, pipe, put []time.Duration
+	seen := 0
 	for r := range rounds {
-		w, p := watchRound(t, r, n)
-		watch, put = append(watch, w...), append(put, p...)
-		pipe = append(pipe, pipeRound(t, n)...)
+		wr := watchRound(t, r, n, w, gap)
+		all, first, last = append(all, wr.all...), append(first, wr.first...), append(last, wr.last...)
+		put, seen = append(put, wr.put...), seen+len(wr.first)
+		pipe = append(pipe, pipeRound(t, n, gap)...)
 	}
 	const total = rounds * n
 	if len(put) != total || len(pipe) != total {
 		t.Fatalf("the writer timed %d Puts, the pipe reader saw %d stamps; want %d each", len(put), len(pipe), total)
 	}
-	slices.Sort(watch)
-	slices.Sort(pipe)
-	slices.Sort(put)
-	t.Logf("watch: %d of %d writes seen one by one; any others landed while the watcher was awake", len(watch), total)
-	t.Logf("watch wake-up: median %v, p99 %v, max %v (from before Put to after Watch)", percentile(watch, 50), percentile(watch, 99), watch[len(watch)-1])
-	t.Logf("Put alone: median %v, p99 %v (in the writer: commit and futex wake, the latter overlapping the watcher's wake-up)", percentile(put, 50), percentile(put, 99))
-	t.Logf("pipe  wake-up: median %v, p99 %v, max %v (from before write to after read)", percentile(pipe, 50), percentile(pipe, 99), pipe[len(pipe)-1])
-	t.Logf("median(watch)/median(pipe) = %.2f (target <= 1)", float64(percentile(watch, 50))/float64(percentile(pipe, 50)))
+	for _, s := range [][]time.Duration{all, first, last, pipe, put} {
+		slices.Sort(s)
+	}
+	t.Logf("%d watching goroutine(s), %v between writes; %d of %d writes seen, %d wake-ups of %d possible one by one (others landed while the watchers were awake)",
+		w, gap, seen, total, len(all), w*total)
+	t.Logf("watch wake-up: median %v, p99 %v, max %v (from before Put to after Watch, every goroutine's)",
+		percentile(all, 50), percentile(all, 99), all[len(all)-1])
+	if w > 1 {
+		t.Logf("  first goroutine woken per write: median %v, p99 %v; last: median %v, p99 %v",
+			percentile(first, 50), percentile(first, 99), percentile(last, 50), percentile(last, 99))
+	}
+	t.Logf("Put alone: median %v, p99 %v (in the writer: commit and futex wake, the latter overlapping the watcher's wake-up)",
+		percentile(put, 50), percentile(put, 99))
+	t.Logf("pipe  wake-up: median %v, p99 %v, max %v (from before write to after read)",
+		percentile(pipe, 50), percentile(pipe, 99), pipe[len(pipe)-1])
+	t.Logf("median(watch)/median(pipe) = %.2f", float64(percentile(all, 50))/float64(percentile(pipe, 50)))
 	// A wake-up of a process asleep on another CPU is the bulk of both on an
 	// idle machine; when the scheduler happens to run the pipe's two ends on
 	// one CPU (a pipe write is a "sync" wake-up that invites it) the pipe
@@ -296,9 +390,16 @@ func TestWatchWakeupLatency(t *testing.T) {
 	}
 }
 
-// watchRound runs a watcher and a writer of n stamps on a new file, and
-// returns the watcher's latencies and the writer's Put durations.
-func watchRound(t *testing.T, round, n int) (watch, put []time.Duration) {
+// watchWakeups is what one watch round measured: every goroutine's wake-up
+// latencies, the first and the last goroutine's per write, and the writer's
+// Put durations.
+type watchWakeups struct {
+	all, first, last, put []time.Duration
+}
+
+// watchRound runs a watcher process with w goroutines and a writer of n
+// stamps gap apart on a new file.
+func watchRound(t *testing.T, round, n, w int, gap time.Duration) watchWakeups {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), fmt.Sprintf("latency-%d.kv", round))
 	db, err := kv.Open(path, nil)
@@ -310,15 +411,35 @@ func watchRound(t *testing.T, round, n int) (watch, put []time.Duration) {
 		t.Fatal(err)
 	}
 	var puts bytes.Buffer
-	writer := watchChild("writer", path, n)
+	writer := watchChildOf("writer", path, n, w, gap)
 	writer.Stdout = &puts
-	watch = latencies(t, watchChild("watcher", path, n), writer)
-	return watch, parseDurations(t, bufio.NewScanner(&puts))
+	lines, wait := started(t, watchChildOf("watcher", path, n, w, gap), writer)
+	var r watchWakeups
+	first, last := map[int]time.Duration{}, map[int]time.Duration{}
+	for lines.Scan() {
+		var g, i int
+		var ns int64
+		if _, err := fmt.Sscan(lines.Text(), &g, &i, &ns); err != nil {
+			t.Fatalf("the watcher printed %q: %v", lines.Text(), err)
+		}
+		d := time.Duration(ns)
+		r.all = append(r.all, d)
+		if f, ok := first[i]; !ok || d < f {
+			first[i] = d
+		}
+		last[i] = max(last[i], d)
+	}
+	for i, d := range first {
+		r.first, r.last = append(r.first, d), append(r.last, last[i])
+	}
+	wait()
+	r.put = parseDurations(t, bufio.NewScanner(&puts))
+	return r
 }
 
-// pipeRound runs a pipe reader and a pipe writer of n stamps and returns the
-// reader's latencies.
-func pipeRound(t *testing.T, n int) []time.Duration {
+// pipeRound runs a pipe reader and a pipe writer of n stamps gap apart and
+// returns the reader's latencies.
+func pipeRound(t *testing.T, n int, gap time.Duration) []time.Duration {
 	t.Helper()
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -326,7 +447,7 @@ func pipeRound(t *testing.T, n int) []time.Duration {
 	}
 	defer pr.Close() // in case latencies fails before it closes them
 	defer pw.Close()
-	reader, writer := watchChild("pipe-reader", "", n), watchChild("pipe-writer", "", n)
+	reader, writer := watchChildOf("pipe-reader", "", n, 1, gap), watchChildOf("pipe-writer", "", n, 1, gap)
 	reader.Stdin, writer.Stdout = pr, pw
 	return latencies(t, reader, writer, pr, pw)
 }

@@ -14,11 +14,15 @@ import (
 // across every process that asks at the same time, stores fn's value with ttl
 // (<= 0: no expiry) and returns it (APCu's apcu_entry). While one caller
 // computes, the key holds a lease (a hidden record) and the others wait for its
-// value without polling (see Watch). A computer that dies, or whose fn runs
+// value without polling (see Watch), each until the value arrives or its ctx
+// ends (then it returns ctx's error). A computer that dies, or whose fn runs
 // longer than Options.ComputeTimeout, loses the lease and another caller
 // computes. If fn fails, GetOrCompute returns fn's error and the key stays
-// absent; waiting callers then compute themselves.
-func (db *DB) GetOrCompute(key []byte, ttl time.Duration, fn func() ([]byte, error)) ([]byte, error) {
+// absent; if fn panics (or calls runtime.Goexit), the lease is withdrawn before
+// the panic goes on up the caller's stack. Either way a waiting caller then
+// computes itself at once. A caller whose ctx has ended computes nothing and
+// returns ctx's error; fn itself is not given ctx (close over it).
+func (db *DB) GetOrCompute(ctx context.Context, key []byte, ttl time.Duration, fn func() ([]byte, error)) ([]byte, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
@@ -26,6 +30,9 @@ func (db *DB) GetOrCompute(key []byte, ttl time.Duration, fn func() ([]byte, err
 		v, err := db.Get(key)
 		if !errors.Is(err, ErrNotFound) {
 			return v, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 		lease, holder, value, err := db.claim(key)
 		switch {
@@ -38,18 +45,26 @@ func (db *DB) GetOrCompute(key []byte, ttl time.Duration, fn func() ([]byte, err
 		}
 		// Another caller holds the lease: wait until the key's record changes
 		// (a value, or the lease withdrawn), at most until the lease runs out.
-		_, ver, err := db.versioned(key, true)
-		if err == nil {
-			continue // the value arrived already
+		_, ver, _, err := db.versioned(nil, key, true)
+		if err == nil || ver == 0 {
+			continue // the value arrived already, or the lease is gone
 		}
-		ctx, cancel := context.WithDeadline(context.Background(), time.UnixMilli(holder))
-		_, _, err = db.watch(ctx, key, ver, true)
+		wctx, cancel := context.WithDeadline(ctx, time.UnixMilli(holder))
+		_, _, err = db.watch(wctx, key, ver, true)
 		cancel()
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr
+		}
 		if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, context.DeadlineExceeded) {
 			return nil, err
 		}
 	}
 }
+
+// errNoChange makes a write that found nothing to change end without a
+// commit, so that it does not wake every watcher of the file: claim's callers
+// that find a lease would otherwise wake each other, once per caller.
+var errNoChange = errors.New("kv: nothing to write")
 
 // claim takes the lease on an absent key. It returns the lease's expiry when
 // it took it, the holder's expiry when another caller holds it, or the value
@@ -64,51 +79,76 @@ func (db *DB) claim(key []byte) (lease, holder int64, value []byte, err error) {
 			if value == nil {
 				value = []byte{}
 			}
-			return nil
+			return errNoChange
 		case c.pending:
 			holder = c.meta.expiry
-			return nil
+			return errNoChange
 		}
 		lease = nowMillis() + db.computeFor.Milliseconds()
 		return t.put(key, le.AppendUint64(nil, db.pid), recExpires|recPending, lease)
 	})
+	if errors.Is(err, errNoChange) {
+		err = nil
+	}
 	return lease, holder, value, err
 }
 
 // compute runs fn under the lease and stores its value, unless another
-// writer stored a real value meanwhile, which then wins and is returned.
+// writer stored a real value meanwhile, which then wins and is returned. A fn
+// that panics or exits its goroutine has the lease withdrawn on the way out,
+// without recovering, so the panic keeps its stack.
 func (db *DB) compute(key []byte, ttl time.Duration, lease int64, fn func() ([]byte, error)) ([]byte, error) {
-	v, ferr := fn()
-	if ferr == nil {
-		if err := checkPut(key, v); err != nil {
-			ferr = err
+	returned := false
+	defer func() {
+		if !returned {
+			_ = db.withdraw(key, lease) // failing that, the lease expires
 		}
+	}()
+	v, ferr := fn()
+	returned = true
+	if ferr != nil {
+		if err := db.withdraw(key, lease); err != nil {
+			return nil, fmt.Errorf("kv: GetOrCompute: %w (after fn failed: %v)", err, ferr)
+		}
+		return nil, ferr
+	}
+	if err := checkPut(key, v); err != nil {
+		if werr := db.withdraw(key, lease); werr != nil {
+			return nil, fmt.Errorf("kv: GetOrCompute: %w (after fn's value was refused: %v)", werr, err)
+		}
+		return nil, err
 	}
 	var out []byte
 	err := db.writeEvicting("GetOrCompute", func(t *txn) error {
 		out = nil
-		c := t.lookupLive(key)
-		ours := c.pending && c.meta.expiry == lease
-		switch {
-		case c.exists:
+		if c := t.lookupLive(key); c.exists {
 			out = bytes.Clone(c.value)
-			return nil
-		case ferr != nil:
-			if ours {
-				t.release(slotOff(c.p.slot))
-				t.clearSlot(c.p.pos)
-			}
-			return nil
+			return errNoChange
 		}
 		flags, at := expiryFor(ttl)
 		out = v
 		return t.put(key, v, flags, at)
 	})
-	if ferr != nil {
-		return nil, ferr
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, errNoChange) {
 		return nil, fmt.Errorf("kv: GetOrCompute: %w", err)
 	}
 	return out, nil
+}
+
+// withdraw deletes key's lease if it is still the one that expires at lease
+// (this caller's), so that a waiting caller computes at once.
+func (db *DB) withdraw(key []byte, lease int64) error {
+	err := db.writeEvicting("GetOrCompute", func(t *txn) error {
+		c := t.lookupLive(key)
+		if !c.pending || c.meta.expiry != lease {
+			return errNoChange
+		}
+		t.release(slotOff(c.p.slot))
+		t.clearSlot(c.p.pos)
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	return err
 }

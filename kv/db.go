@@ -32,6 +32,8 @@ type DB struct {
 	closeMu sync.RWMutex // readers hold it shared; Close exclusively
 	closed  atomic.Bool
 
+	watchers watchHub // Watch's waiter and the goroutines it wakes (watch_hub.go)
+
 	// The writer side. wmu serialises this handle's writers; while goroutines
 	// queue on it, the flock is handed from one to the next without being
 	// released, so a burst of writes pays for the lock once (group commit).
@@ -306,6 +308,7 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
 	}
+	db.watchers.shutdown()
 	db.wmu.Lock()
 	db.releaseFlock()
 	db.wmu.Unlock()
