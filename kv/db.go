@@ -188,7 +188,9 @@ func (db *DB) write(what string, op func(t *txn) error) (err error) {
 	if err := t.commit(); err != nil {
 		return t.roomFor(err)
 	}
-	db.wakeWatchers()
+	if t.wrote {
+		db.wakeWatchers()
+	}
 	return nil
 }
 

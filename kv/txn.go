@@ -32,6 +32,7 @@ type txn struct {
 	// needPages is the most pages one allocation of this transaction asked
 	// for: what eviction must free when the transaction finds no room.
 	needPages int
+	wrote     bool // commit wrote a log: watchers may have something to see
 	limit     uint64 // the published file size: bytes this writer may touch
 	maxSize   uint64
 	payload   []byte // the log being built, kept for the next transaction
@@ -68,6 +69,7 @@ func (t *txn) begin() {
 	t.moved = false
 	t.short = false
 	t.needPages = 0
+	t.wrote = false
 	f := t.db.f
 	m := f.m.Load()
 	size := m.load(hdrFileSize)
@@ -168,6 +170,7 @@ func (t *txn) commit() error {
 	if t.ov.distinct == 0 && len(t.frees) == 0 {
 		return nil
 	}
+	t.wrote = true
 	// The free pages this transaction did not take: a log that outgrows its
 	// region may borrow them until it is applied.
 	freeRest := t.word(hdrFreeHead)
