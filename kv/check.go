@@ -174,6 +174,12 @@ func (c *checker) checkTable() {
 		if slotTag(s) != h>>tagShift {
 			c.addf(pos/PageSize, pos%PageSize, "slot tag does not match its key's hash")
 		}
+		if r, _ := c.metaOf(off); (s&expiresBit != 0) != (r.flags&recExpires != 0) {
+			c.addf(pos/PageSize, pos%PageSize, "slot's expires bit %v, its record's expiry flag %v", s&expiresBit != 0, r.flags&recExpires != 0)
+		}
+		if !c.db.evict && slotUse(s) != 0 {
+			c.addf(pos/PageSize, pos%PageSize, "use bits set in a file that does not evict")
+		}
 		home := h >> (64 - log2)
 		dist := (i - home) & (n - 1)
 		for d := uint64(0); d < dist; d++ {
@@ -260,6 +266,11 @@ func (c *checker) checkRecord(pos, off uint64) ([]byte, bool) {
 	bm[idx/64] |= 1 << (idx % 64)
 	c.live += uint64(csize)
 	return rec[r.hdr : r.hdr+r.klen], true
+}
+
+func (c *checker) metaOf(off uint64) (recordMeta, bool) {
+	_, r, st := c.db.readRecord(off, nil)
+	return r, st == recHit
 }
 
 func (c *checker) keyOf(off uint64) ([]byte, bool) {

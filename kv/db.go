@@ -50,8 +50,8 @@ type DB struct {
 	batchLeading bool
 	viewRetries  atomic.Int64 // optimistic View runs that a commit overtook
 	viewLocks    atomic.Int64 // View runs that held the writer lock
-	hits         atomic.Int64 // Gets that found their key (cache mode only)
-	misses       atomic.Int64 // Gets that did not (cache mode only)
+	hits         readCounter  // Gets that found their key (cache mode only)
+	misses       readCounter  // Gets that did not (cache mode only)
 	pid          uint64       // recorded in the header while this handle writes
 }
 
@@ -91,9 +91,9 @@ func (db *DB) AppendGet(dst, key []byte) (out []byte, err error) {
 	out, err = db.lookup(dst, key, nil)
 	if db.evict { // a cache's users want its hit ratio; others skip the shared counter
 		if err == nil {
-			db.hits.Add(1)
+			db.hits.count(db, hdrHits)
 		} else if errors.Is(err, ErrNotFound) {
-			db.misses.Add(1)
+			db.misses.count(db, hdrMisses)
 		}
 	}
 	return out, err
@@ -316,6 +316,11 @@ func (db *DB) Close() error {
 	db.wmu.Unlock()
 	db.closeMu.Lock()
 	defer db.closeMu.Unlock()
+	func() {
+		var err error
+		defer db.catchFault(&err, debug.SetPanicOnFault(true))
+		db.flushCounters()
+	}()
 	if err := db.f.close(); err != nil {
 		return fmt.Errorf("kv: close %s: %w", db.f.path, err)
 	}

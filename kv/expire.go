@@ -76,8 +76,8 @@ func (t *txn) reclaimExpired(n uint64, now int64) int {
 		pos := off + 8*((at+i)%slots)
 		for { // a deletion may shift another entry into pos
 			s := t.word(pos)
-			if s == 0 {
-				break
+			if s&expiresBit == 0 {
+				break // empty, or a record without an expiry: no need to read it
 			}
 			r := t.recordMeta(slotOff(s))
 			if r.flags&recExpires == 0 || r.expiry > now {

@@ -32,7 +32,7 @@ type txn struct {
 	// needPages is the most pages one allocation of this transaction asked
 	// for: what eviction must free when the transaction finds no room.
 	needPages int
-	wrote     bool // commit wrote a log: watchers may have something to see
+	wrote     bool   // commit wrote a log: watchers may have something to see
 	limit     uint64 // the published file size: bytes this writer may touch
 	maxSize   uint64
 	payload   []byte // the log being built, kept for the next transaction

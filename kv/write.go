@@ -46,6 +46,9 @@ func (t *txn) put(key, value []byte, flags uint16, expiry int64) error {
 		}
 	}
 	s := makeSlot(h, off)
+	if flags&recExpires != 0 {
+		s |= expiresBit
+	}
 	if t.db.evict {
 		var old uint64
 		if p.found {
