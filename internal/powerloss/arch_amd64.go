@@ -1,0 +1,10 @@
+//go:build linux && amd64
+
+package powerloss
+
+import "golang.org/x/sys/unix"
+
+const (
+	auditArch     = unix.AUDIT_ARCH_X86_64
+	archSupported = true
+)
