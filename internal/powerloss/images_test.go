@@ -82,10 +82,10 @@ func TestImagesOfAGap(t *testing.T) {
 	// H and e.
 	got := kinds(tr.Images(1, Options{}))
 	want := map[string]string{
-		"entry":             "hcd",
-		"all-new":           "Hce",
-		"page 0 new":        "Hcd",
-		"page 2 new":        "hce",
+		"entry":              "hcd",
+		"all-new":            "Hce",
+		"page 0 new":         "Hcd",
+		"page 2 new":         "hce",
 		"all new but page 0": "hce",
 		"all new but page 2": "Hcd",
 	}
@@ -171,7 +171,7 @@ func TestMissingNameUntilDirectorySync(t *testing.T) {
 	tr.syncFile(k, 9)
 	k = tr.addCall(Call{Name: "fsync", On: OnDir}) // 2
 	tr.syncName(k)
-	tr.addCall(Call{Name: "exit", On: OnNothing}) // 3
+	tr.addCall(Call{Name: "exit", On: OnNothing})                       // 3
 	for gap, want := range []string{"missing,,a,0", "missing,a", "a"} { // "" is the empty file, "0" a page of zeros
 		var got []string
 		for _, im := range tr.Images(gap, Options{}) {
