@@ -4,7 +4,4 @@ package powerloss
 
 import "golang.org/x/sys/unix"
 
-const (
-	auditArch     = unix.AUDIT_ARCH_AARCH64
-	archSupported = true
-)
+const auditArch = unix.AUDIT_ARCH_AARCH64
