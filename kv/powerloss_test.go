@@ -142,6 +142,16 @@ func runPowerLoss(t *testing.T, cfg plConfig) *plRun {
 	}
 	r.recordTime = time.Since(start)
 	r.tr = tr
+	syncs := 0
+	for _, c := range tr.Calls {
+		if c.Name == "fdatasync" || c.Name == "fsync" || c.Name == "msync" {
+			syncs++
+		}
+	}
+	if cfg.mode != "nosync" && syncs < cfg.ops/2 {
+		t.Fatalf("%d syncs of the store recorded for %d ops with Sync (%d other calls let through): the supervisor does not see the writer's flushes",
+			syncs, cfg.ops, tr.Ignored)
+	}
 	if err := r.parseLines(); err != nil {
 		t.Fatal(err)
 	}

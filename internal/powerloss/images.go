@@ -14,10 +14,10 @@ import (
 // An Image is one file a power loss in a gap may leave at the watched path.
 type Image struct {
 	Gap int
-	// Kind says how the image was chosen: "entry" (the file at the entry of
+	// Kind says how the image was chosen: "all-old" (the file at the entry of
 	// the gap's first call), "all-new" (at the entry of its second call),
 	// "durable" (only what completed syncs made durable), "page 5 new",
-	// "all new but page 5", "page 5 torn (sectors 0,3 new)", "entry, length
+	// "all new but page 5", "page 5 torn (sectors 0,3 new)", "all-old, length
 	// 65536", "random (...)" or "missing (the directory entry is not durable)".
 	Kind    string
 	Missing bool  // no file at the path
@@ -142,7 +142,7 @@ func (tr *Trace) inodeImages(g *gapImages, h *history, o Options) {
 		}
 		return entrySize
 	}
-	img("entry", entrySize, entry)
+	img("all-old", entrySize, entry)
 	img("all-new", newSize, news)
 	img("durable", durSize, dur)
 	for _, p := range changed {
@@ -154,7 +154,7 @@ func (tr *Trace) inodeImages(g *gapImages, h *history, o Options) {
 		}
 	}
 	for _, s := range sizes {
-		img(fmt.Sprintf("entry, length %d", s), s, entry)
+		img(fmt.Sprintf("all-old, length %d", s), s, entry)
 		img(fmt.Sprintf("all-new, length %d", s), s, news)
 	}
 	for _, i := range o.Rand.Perm(len(changed))[:min(o.Torn, len(changed))] {

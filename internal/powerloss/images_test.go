@@ -82,7 +82,7 @@ func TestImagesOfAGap(t *testing.T) {
 	// H and e.
 	got := kinds(tr.Images(1, Options{}))
 	want := map[string]string{
-		"entry":              "hcd",
+		"all-old":            "hcd",
 		"all-new":            "Hce",
 		"page 0 new":         "Hcd",
 		"page 2 new":         "hce",

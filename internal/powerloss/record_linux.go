@@ -133,6 +133,14 @@ func (s *supervisor) start(cmd *exec.Cmd) error {
 		return s.abort(cmd, fmt.Errorf("powerloss: no listener in the launcher's message: %v", err))
 	}
 	s.listener = fds2[0]
+	// The calls are matched through /proc/TID/fd: a system that hides it
+	// from us (a hardened ptrace scope, a foreign pid namespace) cannot run
+	// the simulation, which is not the writer's fault.
+	var st unix.Stat_t
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/fd/%d", cmd.Process.Pid, ackFD), &st); err != nil {
+		_ = s.abort(cmd, err)
+		return fmt.Errorf("powerloss: cannot read the writer's /proc/%d/fd: %v: %w", cmd.Process.Pid, err, ErrUnavailable)
+	}
 	if _, err := unix.Write(s.sock, []byte{1}); err != nil {
 		return s.abort(cmd, fmt.Errorf("powerloss: release the launcher: %w", err))
 	}
