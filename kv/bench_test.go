@@ -3,10 +3,7 @@
 package kv
 
 import (
-	"github.com/mapkv/mapkv/internal/testproc"
-
 	"encoding/binary"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -292,21 +289,6 @@ func BenchmarkOpenExisting(b *testing.B) {
 		}
 		o.Close()
 	}
-}
-
-// TestMain runs a child process's role (internal/testproc), or the tests,
-// and then removes the benchmark file.
-func TestMain(m *testing.M) {
-	testproc.RunChild()
-	code := m.Run()
-	if benchDB != nil {
-		st := benchDB.Stats()
-		fmt.Fprintf(os.Stderr, "bench file: %d keys, %d bytes (%.2fx the %d raw key+value bytes), %d slots\n",
-			st.Keys, st.FileSize, float64(st.FileSize)/float64(benchKeys*(16+benchVal)), benchKeys*(16+benchVal), st.Slots)
-		benchDB.Close()
-		os.RemoveAll(benchDir)
-	}
-	os.Exit(code)
 }
 
 // The snapshot methods against copy_file_range of the same file, in one run.
