@@ -194,14 +194,21 @@ func (db *DB) write(what string, op func(t *txn) error) (err error) {
 	return nil
 }
 
-// repair finishes an unapplied write under the writer lock and returns.
-func (db *DB) repair() (err error) {
-	if err := db.lockWriter(); err != nil {
-		return err
+// repairAtOpen runs Open's recovery (recoverLogs) if the writer lock is free.
+// If another handle holds it, the file is live: that handle opened it first
+// and recovered it then, and a killed writer's log is finished by the next
+// write as always.
+func (db *DB) repairAtOpen() (err error) {
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	if !db.f.tryLock() {
+		return nil
 	}
-	defer db.unlockWriter()
+	db.flockHeld = true
+	db.f.m.Load().store(hdrWriterPID, db.pid)
+	defer db.releaseFlock()
 	defer db.catchFault(&err, debug.SetPanicOnFault(true))
-	_, err = db.recoverPending()
+	_, err = db.recoverLogs()
 	return err
 }
 

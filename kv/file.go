@@ -260,6 +260,11 @@ func (f *file) lock(timeout time.Duration) error {
 	}
 }
 
+// tryLock takes the writer lock if no handle holds it, without waiting.
+func (f *file) tryLock() bool {
+	return unix.Flock(f.fd, unix.LOCK_EX|unix.LOCK_NB) == nil
+}
+
 func (f *file) unlock() error {
 	return unix.Flock(f.fd, unix.LOCK_UN)
 }

@@ -105,7 +105,11 @@ func (it *iterator) next() (ok bool, err error) {
 			off := slotOff(s)
 			page := off &^ (PageSize - 1)
 			if off < PageSize || !f.ensure(int64(page+PageSize)) {
-				break // a garbage slot: look again
+				if sameSlot(v.load(pos), s) && m.load(hdrTable) == tw {
+					return false, fmt.Errorf("kv: %s: slot at page %d offset %d points outside the file: %w",
+						f.path, pos/PageSize, pos%PageSize, ErrCorrupt)
+				}
+				break // changed under us: look again
 			}
 			pm := f.m.Load()
 			gen := pm.load(page + pageGen)

@@ -33,12 +33,14 @@ const (
 	overflowPayload = 32
 
 	entrySize  = 16 // u64 offset, u64 value
-	extentSize = 24 // u64 offset, u64 size | extentRaw, u64 hash
+	extentSize = 24 // u64 offset, u64 size | extentTable, u64 hash
 
-	// extentRaw marks an extent of raw bytes (a fresh table); without it an
-	// extent is a record at offset whose bytes [4, size) hash to the extent's
-	// hash, the record's checksum being that hash's low 32 bits.
-	extentRaw = 1 << 63
+	// extentTable marks the extent of a fresh slot table, whose hash is that
+	// of its words with their use bits cleared (readers change those without
+	// the log after the commit). Without it an extent is a record at offset
+	// whose bytes [4, size) hash to the extent's hash, the record's checksum
+	// being that hash's low 32 bits.
+	extentTable = 1 << 63
 
 	// defaultLogPages is the size of each log region of a new file: 16 KiB,
 	// about a thousand entries, more than any operation of the store needs
@@ -211,4 +213,20 @@ func overflowPages(n int, logPages uint64) int {
 	return (n - room + per - 1) / per
 }
 
-func (e extent) String() string { return fmt.Sprintf("%d+%d", e.off, e.size&^extentRaw) }
+func (e extent) String() string { return fmt.Sprintf("%d+%d", e.off, e.size&^extentTable) }
+
+// tableHash hashes a slot table's words with their use bits cleared.
+func tableHash(b []byte) uint64 {
+	var d xxhash.Digest
+	d.Reset()
+	var chunk [PageSize]byte
+	for len(b) > 0 {
+		n := copy(chunk[:], b)
+		for i := 0; i+8 <= n; i += 8 {
+			le.PutUint64(chunk[i:], le.Uint64(chunk[i:])&^useBits)
+		}
+		d.Write(chunk[:n])
+		b = b[n:]
+	}
+	return d.Sum64()
+}

@@ -206,10 +206,10 @@ func openDB(path string, osf *os.File, o Options) (*DB, error) {
 		pid:         uint64(os.Getpid()), // getpid is a system call: once, not per write
 	}
 	db.tx.db = db
-	if !o.ReadOnly && db.pendingRepair() {
+	if !o.ReadOnly {
 		// A killed writer's or a power loss's unfinished write: finish it now,
 		// so that every reader of this handle starts from a whole state.
-		if err := db.repair(); err != nil {
+		if err := db.repairAtOpen(); err != nil {
 			f.close()
 			return nil, fmt.Errorf("kv: open %s: %w", path, err)
 		}

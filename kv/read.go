@@ -165,7 +165,12 @@ func (db *DB) probeKey(v slotView, tw, h uint64, key, dst []byte, start int, inf
 			off := slotOff(s)
 			page := off &^ (PageSize - 1)
 			if off < PageSize || !db.f.ensure(int64(page+PageSize)) {
-				return dst[:start], recRetry, slotAt{pos, s} // a garbage slot: the next look decides
+				// A slot pointing outside the file: damage, unless a writer
+				// changed it meanwhile.
+				if sameSlot(v.load(pos), s) && m.load(hdrTable) == tw {
+					return dst[:start], recBad, slotAt{pos, s}
+				}
+				return dst[:start], recRetry, slotAt{pos, s}
 			}
 			pm := db.f.m.Load() // ensure may have remapped: the page is in this one
 			gen := pm.load(page + pageGen)

@@ -4,7 +4,6 @@ package kv
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -214,9 +213,8 @@ func (db *DB) compactTo(path string, progress func(done, total int64)) error {
 		}
 	}
 	st := db.Stats()
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
+	// path is the empty temporary file SnapshotWith made: Open initialises it
+	// in place, so no second temporary name is ever left behind.
 	out, err := Open(path, &Options{InitialSize: st.LiveBytes + st.Slots*8 + MinFileSize, MaxSize: int64(db.maxSize), Evict: db.evict})
 	if err != nil {
 		return err

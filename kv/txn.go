@@ -5,8 +5,6 @@ package kv
 import (
 	"errors"
 	"fmt"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 // txn is one write transaction, run while this handle holds the writer lock.
@@ -25,7 +23,7 @@ type txn struct {
 	seq     uint64     // this transaction's sequence number: the last applied one + 1
 	frees   []freeItem // space to free at commit, so this transaction never reuses it
 	undo    []wordUndo // old values of words written directly, for rollback
-	extents []extent   // record bytes written in place (durable commits only)
+	extents []extent   // record bytes written in place, for the log
 	fresh   [2]uint64  // a table this transaction built: written directly, not logged
 	moved   bool       // a deletion shifted entries: the log opens a move window
 	short   bool       // a write found no room (cache mode evicts and runs it again)
@@ -226,7 +224,10 @@ func (t *txn) fixedEntries() int {
 }
 
 // encodeLog builds the payload: the entries in the order the readers need,
-// then, for a durable commit, the extents.
+// then the extents: every byte range the transaction wrote in place (its
+// records, a table it built) with their hashes. Recovery needs their places
+// on any file (an older log's words there are dead once this one is
+// committed) and their hashes after a power loss.
 //
 //	hdrApplying = seq             (View sees a commit in progress)
 //	hdrFileSize                   (if it grew: before anything beyond the old end)
@@ -258,20 +259,18 @@ func (t *txn) encodeLog() (nEntries, nExtents int) {
 	}
 	put(hdrApplied, t.seq)
 	nEntries = len(p) / entrySize
-	if t.db.syncWrites {
-		for _, e := range t.extents {
-			p = le.AppendUint64(p, e.off)
-			p = le.AppendUint64(p, e.size)
-			p = le.AppendUint64(p, e.hash)
-		}
-		nExtents = len(t.extents)
-		if t.fresh[1] > t.fresh[0] {
-			b := t.bytes(t.fresh[0], int(t.fresh[1]-t.fresh[0]))
-			p = le.AppendUint64(p, t.fresh[0])
-			p = le.AppendUint64(p, uint64(len(b))|extentRaw)
-			p = le.AppendUint64(p, xxhash.Sum64(b))
-			nExtents++
-		}
+	for _, e := range t.extents {
+		p = le.AppendUint64(p, e.off)
+		p = le.AppendUint64(p, e.size)
+		p = le.AppendUint64(p, e.hash)
+	}
+	nExtents = len(t.extents)
+	if t.fresh[1] > t.fresh[0] {
+		b := t.bytes(t.fresh[0], int(t.fresh[1]-t.fresh[0]))
+		p = le.AppendUint64(p, t.fresh[0])
+		p = le.AppendUint64(p, uint64(len(b))|extentTable)
+		p = le.AppendUint64(p, tableHash(b))
+		nExtents++
 	}
 	t.payload = p
 	return nEntries, nExtents
@@ -279,12 +278,9 @@ func (t *txn) encodeLog() (nEntries, nExtents int) {
 
 // logBytes is the size of the payload encodeLog will build.
 func (t *txn) logBytes() int {
-	n := (t.ov.distinct + t.fixedEntries()) * entrySize
-	if t.db.syncWrites {
-		n += len(t.extents) * extentSize
-		if t.fresh[1] > t.fresh[0] {
-			n += extentSize
-		}
+	n := (t.ov.distinct+t.fixedEntries())*entrySize + len(t.extents)*extentSize
+	if t.fresh[1] > t.fresh[0] {
+		n += extentSize
 	}
 	return n
 }

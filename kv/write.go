@@ -145,7 +145,7 @@ func (t *txn) release(off uint64) {
 // writeRecord fills the space at off, which is free in the committed state,
 // then raises the generation of every page it wrote, so that a reader that
 // copied those bytes while they changed sees it (docs/concurrency.md,
-// "Readers"). A durable commit keeps the record's hash for its log.
+// "Readers"). The log keeps the record's place and hash (recover.go).
 func (t *txn) writeRecord(off uint64, size int, key, value []byte, flags uint16, expiry int64) {
 	hdr := recordSize(0, 0, flags&recExpires != 0)
 	m := t.m()
@@ -169,9 +169,7 @@ func (t *txn) writeRecord(off uint64, size int, key, value []byte, flags uint16,
 			p = t.word(p + chainNext)
 		}
 	}
-	if t.db.syncWrites {
-		t.extents = append(t.extents, extent{off: off, size: uint64(size), hash: h})
-	}
+	t.extents = append(t.extents, extent{off: off, size: uint64(size), hash: h})
 }
 
 // get returns the value of key as this transaction sees it.

@@ -37,11 +37,12 @@ func TestTop(t *testing.T) {
 	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
 		t.Fatalf("writer said %q, %v", line, err)
 	}
-	r := kvtool(t, nil, "top", path, "--count", "3", "--interval", "50ms").want(t, exitOK)
+	r := kvtool(t, nil, "top", path, "--count", "4", "--interval", "100ms").want(t, exitOK)
 	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("top --count 3 printed %d lines:\n%s", len(lines), r.stdout)
+	if len(lines) != 4 {
+		t.Fatalf("top --count 4 printed %d lines:\n%s", len(lines), r.stdout)
 	}
+	busy := false // on a loaded machine the writer may miss an interval, not all three
 	for i, l := range lines {
 		m := topPlain.FindStringSubmatch(l)
 		if m == nil {
@@ -50,11 +51,12 @@ func TestTop(t *testing.T) {
 		if i == 0 && (m[2] != "-" || m[3] != "-") {
 			t.Errorf("first line has rates: %q", l)
 		}
-		if i > 0 {
-			if ops, _ := strconv.ParseFloat(m[2], 64); ops <= 0 {
-				t.Errorf("ops/s %q while a writer commits: %q", m[2], l)
-			}
+		if ops, _ := strconv.ParseFloat(m[2], 64); i > 0 && ops > 0 {
+			busy = true
 		}
+	}
+	if !busy {
+		t.Errorf("ops/s stayed 0 while a writer commits:\n%s", r.stdout)
 	}
 	r = kvtool(t, nil, "top", path, "--count", "2", "--interval", "10ms", "--json").want(t, exitOK)
 	for i, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {

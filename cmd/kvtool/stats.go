@@ -1,10 +1,6 @@
 package main
 
-import (
-	"errors"
-
-	"github.com/mapkv/mapkv/kv"
-)
+import "github.com/mapkv/mapkv/kv"
 
 // This file is where kvtool meets the kv.Stats of the library it is built
 // with. The library is gaining fields (docs/cli.md, "stat"); each marked line
@@ -14,7 +10,7 @@ import (
 // fileWideHits is true when kv.Stats.Hits and Misses count every process's
 // Gets on the file. While kv counts them per handle, a kvtool handle's are
 // its own (none), so stat and top print no hits, misses or hit ratio.
-const fileWideHits = false // CHANGE to true when Stats.Hits/Misses are file-wide.
+const fileWideHits = true
 
 // fileStats is what stat and top report: kv.Stats and what kvtool works out
 // about the file where kv does not say it yet.
@@ -37,17 +33,7 @@ type fileStats struct {
 func readStats(db *kv.DB, path string, scan bool) (fileStats, error) {
 	f := fileStats{Stats: db.Stats()}
 	f.cache, f.modeKnown = evictMode(path, f.Stats)
-	// CHANGE when Stats.ExpiredKeys and Stats.Leases land, to:
-	//	f.live, f.expired, f.leases, f.split = f.Keys, f.ExpiredKeys, f.Leases, true
-	// and drop the scan.
-	f.live = f.Keys
-	if scan {
-		var n int64
-		if err := db.ForEach(func(_, _ []byte) error { n++; return nil }); err != nil {
-			return f, err
-		}
-		f.live, f.expired = n, max(0, f.Keys-n)
-	}
+	f.live, f.expired, f.leases, f.split = f.Keys, f.ExpiredKeys, f.Leases, true
 	return f, nil
 }
 
@@ -55,17 +41,5 @@ func readStats(db *kv.DB, path string, scan bool) (fileStats, error) {
 // known. kv does not report the mode yet, but refuses to open a file that was
 // created without Evict with Options.Evict set: one more read-only open tells.
 func evictMode(path string, s kv.Stats) (cache, known bool) {
-	// CHANGE when Stats.Evict lands, to: return s.Evict, true
-	if s.MaxSize == 0 {
-		return false, true // Evict requires MaxSize
-	}
-	db, err := kv.Open(path, &kv.Options{ReadOnly: true, Evict: true, MaxSize: s.MaxSize})
-	switch {
-	case err == nil:
-		db.Close()
-		return true, true
-	case errors.Is(err, kv.ErrInvalid):
-		return false, true
-	}
-	return false, false
+	return s.Evict, true
 }
