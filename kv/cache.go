@@ -161,19 +161,24 @@ func (db *DB) putIf(key, value []byte, ttl time.Duration, present bool) (bool, e
 	return done, err
 }
 
-// Clear deletes every key. It works in batches, one transaction each, so
-// readers may see the store half cleared while it runs; every key present
-// when it started is gone when it returns.
+// Clear deletes every key. It works in batches, one transaction each (as
+// many deletions as a log region holds), so readers may see the store half
+// cleared while it runs; every key present when it started is gone when it
+// returns.
 func (db *DB) Clear() error {
-	const batch = 4096
 	for {
-		n := 0
+		n, more := 0, false
 		err := db.write("Clear", func(t *txn) error {
+			t.swept = true
 			off, log2 := t.table()
-			for i := uint64(0); i < 1<<log2 && n < batch; i++ {
+			for i := uint64(0); i < 1<<log2; i++ {
 				pos := off + 8*i
 				// A deletion may shift another entry into pos: clear it too.
-				for s := t.word(pos); s != 0 && n < batch; s = t.word(pos) {
+				for s := t.word(pos); s != 0; s = t.word(pos) {
+					if t.logUse()+t.shiftCost(pos)+releaseCost > t.evictBudget() {
+						more = n > 0
+						return nil
+					}
 					t.release(slotOff(s))
 					t.clearSlot(pos)
 					n++
@@ -184,7 +189,7 @@ func (db *DB) Clear() error {
 		if err != nil {
 			return fmt.Errorf("kv: Clear: %w", err)
 		}
-		if n < batch {
+		if !more {
 			return nil
 		}
 	}

@@ -182,8 +182,8 @@ func (db *DB) write(what string, op func(t *txn) error) (err error) {
 	if err := op(t); err != nil {
 		return t.roomFor(err)
 	}
-	if t.word(hdrTTLKeys) > 0 {
-		t.reclaimExpired(reclaimStep, nowMillis())
+	if t.word(hdrTTLKeys) > 0 && !t.swept {
+		t.reclaimExpired(reclaimStep, nowMillis(), 0)
 	}
 	if err := t.commit(); err != nil {
 		return t.roomFor(err)

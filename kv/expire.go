@@ -65,14 +65,19 @@ func (t *txn) lookupLive(key []byte) current {
 // idle table is swept over many writes.
 const reclaimStep = 8
 
-// reclaimExpired deletes expired records found among the next n slots after
-// the shared cursor, and moves the cursor on. It returns how many it deleted.
-func (t *txn) reclaimExpired(n uint64, now int64) int {
+// reclaimExpired deletes the expired records found among the next n slots
+// after the shared cursor, at most most of them (0: no limit) and no more than
+// the log budget allows, and moves the cursor past the slots it looked at.
+// It returns how many records it deleted and how many slots it looked at.
+func (t *txn) reclaimExpired(n uint64, now int64, most int) (deleted int, looked uint64) {
+	t.swept = true
 	off, log2 := t.table()
 	slots := uint64(1) << log2
 	at := t.word(hdrReclaimAt) % slots
-	deleted := 0
-	for i := uint64(0); i < min(n, slots); i++ {
+	n = min(n, slots)
+	i := uint64(0)
+scan:
+	for ; i < n; i++ {
 		pos := off + 8*((at+i)%slots)
 		for { // a deletion may shift another entry into pos
 			s := t.word(pos)
@@ -83,16 +88,19 @@ func (t *txn) reclaimExpired(n uint64, now int64) int {
 			if r.flags&recExpires == 0 || r.expiry > now {
 				break
 			}
+			if most > 0 && deleted >= most || t.logUse()+t.shiftCost(pos)+releaseCost > t.evictBudget() {
+				break scan
+			}
 			t.release(slotOff(s))
 			t.clearSlot(pos)
 			deleted++
 		}
 	}
-	t.setWord(hdrReclaimAt, (at+min(n, slots))%slots)
+	t.setWord(hdrReclaimAt, (at+i)%slots)
 	if deleted > 0 {
 		t.addWord(hdrExpired, int64(deleted))
 	}
-	return deleted
+	return deleted, i
 }
 
 // DeleteExpired removes up to max expired entries (all of them if max <= 0)
@@ -103,7 +111,7 @@ func (t *txn) reclaimExpired(n uint64, now int64) int {
 func (db *DB) DeleteExpired(max int) (int, error) {
 	const stretch = 4096
 	total := 0
-	for scanned, slots := uint64(0), uint64(1); scanned < slots; scanned += stretch {
+	for scanned, slots := uint64(0), uint64(1); scanned < slots; {
 		stop := false
 		err := db.write("DeleteExpired", func(t *txn) error {
 			_, log2 := t.table()
@@ -112,13 +120,15 @@ func (db *DB) DeleteExpired(max int) (int, error) {
 				stop = true
 				return nil
 			}
-			now := nowMillis()
-			for i := uint64(0); i < stretch && i < slots; i += reclaimStep {
-				total += t.reclaimExpired(reclaimStep, now)
-				if max > 0 && total >= max {
-					stop = true
-					break
-				}
+			left := 0
+			if max > 0 {
+				left = max - total
+			}
+			n, looked := t.reclaimExpired(min(stretch, slots-scanned), nowMillis(), left)
+			total += n
+			scanned += looked
+			if max > 0 && total >= max || n == 0 && looked == 0 {
+				stop = true // done, or a deletion larger than a log (damage)
 			}
 			return nil
 		})

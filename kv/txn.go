@@ -31,6 +31,7 @@ type txn struct {
 	// for: what eviction must free when the transaction finds no room.
 	needPages int
 	wrote     bool   // commit wrote a log: watchers may have something to see
+	swept     bool   // the operation swept for expired records itself
 	limit     uint64 // the published file size: bytes this writer may touch
 	maxSize   uint64
 	payload   []byte // the log being built, kept for the next transaction
@@ -68,6 +69,7 @@ func (t *txn) begin() {
 	t.short = false
 	t.needPages = 0
 	t.wrote = false
+	t.swept = false
 	f := t.db.f
 	m := f.m.Load()
 	size := m.load(hdrFileSize)
