@@ -3,7 +3,8 @@ package main
 // simGhost is a ghost list as a file could hold it: the fingerprints of
 // recently evicted keys in a fixed table of 32-bit words, with no pointers and
 // no list to maintain. A key hashes to a bucket of 8 words (32 bytes); a word
-// is a 20-bit fingerprint and the 12-bit epoch it was inserted in. The epoch
+// is a 20-bit fingerprint and the 12-bit epoch it was inserted in; the table
+// has twice as many words as evictions it remembers. The epoch
 // advances every capacity/64 insertions, and a word older than 64 epochs is
 // dead, so the table answers "evicted within about the last capacity
 // evictions" (a FIFO of that length, to within one epoch), with no sweep to
@@ -24,12 +25,15 @@ const (
 
 // newSimGhost returns a ghost that remembers about capacity evictions.
 func newSimGhost(capacity int) *simGhost {
+	// Twice the words it must remember: a bucket of 8 at half load
+	// rarely overflows within the window (at full load a quarter of the
+	// buckets would, and the ghost would forget ~15% early). Buckets are a
+	// power of two; the epoch length makes the window capacity insertions
+	// whatever the rounding.
 	b := uint64(1)
-	for b*ghostWays < uint64(capacity) {
+	for b*ghostWays < 2*uint64(capacity) {
 		b <<= 1
 	}
-	// Buckets are a power of two; the epoch length makes the window
-	// capacity insertions whatever the rounding.
 	return &simGhost{
 		words:    make([]uint32, b*ghostWays),
 		mask:     b - 1,

@@ -55,21 +55,29 @@ type simConfig struct {
 	// main hand adds one for each counter it finds above zero, and a small
 	// entry popped after use adds one.
 	harvest bool
+	// ghostAll sends the main hand's victims to the ghost as well.
+	ghostAll bool
+	// adapt moves the small FIFO's share as ARC moves its target: a second
+	// ghost remembers main's evictions; a hit in the small FIFO's ghost grows
+	// the share by the entry's size, a hit in main's ghost shrinks it (within
+	// 1% and 90%). The share lives in a header word.
+	adapt bool
 	// batch is how many records one round of eviction frees at least; a
 	// negative batch is a fraction of the capacity in entries (-64: 1/64).
 	batch int
 }
 
-// simCandidates are the policies simulated, in report order.
+// simCandidates are the policies simulated, in report order. s3f-lite is
+// the recommendation (see simsweep.go for the variants around it).
 var simCandidates = []simConfig{
-	{name: "clock-rw", legacy: true, desc: "today's bits (R, W) on a hand in address order"},
-	{name: "clock2", ctrMax: 3, desc: "2-bit counter (hit +1, hand -1), hand in address order"},
-	{name: "s3f-nobit", ctrMax: 3, small: 0.1, promote: 1, promoteCtr: -1, ghost: 1, ghostCtr: 0,
-		desc: "S3-FIFO: small ring 10%, main hand over all records, ghost 1x, 2-bit counter"},
+	{name: "clock-rw", legacy: true, desc: "today's bits (R, W) on a hand over record memory in address order"},
+	{name: "clock2", ctrMax: 3, desc: "2-bit counter (hit +1, hand -1) on a hand in address order"},
 	{name: "s3f", ctrMax: 3, small: 0.1, skipSmall: true, promote: 1, promoteCtr: -1, ghost: 1, ghostCtr: 0,
-		desc: "S3-FIFO: small ring 10%, main hand skips the ring (S bit), ghost 1x, 2-bit counter"},
-	{name: "s3f-sketch", ctrMax: 3, small: 0.1, skipSmall: true, promote: 1, promoteCtr: -1, ghost: 1, ghostCtr: 0, sketch: true,
-		desc: "s3f plus miss sketch: an unused small entry beats the main victim if missed more often"},
+		desc: "S3-FIFO as the paper has it, mapped to the file: small ring 10%, S bit (main hand skips the ring), ghost 1x, 2-bit counter"},
+	{name: "s3f-lite", ctrMax: 3, small: 0.125, promote: 1, promoteCtr: -1, ghost: 0.5, ghostCtr: 1, batch: -64,
+		desc: "recommended: small ring 1/8, no S bit, ghost 0.5x, ghost hits start at 1, 2-bit counter, eviction in rounds of 1/64"},
+	{name: "s3f-tlfu", ctrMax: 3, small: 0.1, promote: 1, promoteCtr: -1, sketch: true, harvest: true, batch: -64,
+		desc: "small ring 10% with TinyLFU admission into main: a sketch of misses and of hits the hands see, no ghost"},
 }
 
 // simCosts counts the work a policy would do in the file.
@@ -83,6 +91,7 @@ type simCosts struct {
 	sketchWords              int64 // sketch words written (increments and aging)
 	policyRounds, pageRounds int64 // evictions by policy / pages swept for a page
 	forcedPages              int64
+	shareMoves               int64 // header rewrites of the adaptive share
 }
 
 func (c *simCosts) String() string {
@@ -112,8 +121,9 @@ type simEntry struct {
 // offset and enough of the key's hash to tell a reused object from the
 // record it was (here an entry index and a generation).
 type ringRef struct {
-	e   int32
-	gen uint32
+	e     int32
+	gen   uint32
+	alloc int32 // the record's allocated bytes
 }
 
 // policyTries bounds evictions by policy order for one allocation in bytes
@@ -136,18 +146,18 @@ type fileSim struct {
 
 	ring              []ringRef // small FIFO, a circular buffer
 	ringHead, ringLen int
-	smallAlloc        int64 // allocated bytes in the small FIFO
+	smallAlloc        int64 // allocated bytes in the small FIFO, as its header word would count them
 	smallCap          int64
-	mainCount         int
-	mainAlloc         int64 // allocated bytes in main
 
-	batch   int
-	ghost   *simGhost
-	sketch  *simSketch
-	entries int // held entries
-	weight  int64
-	c       simCosts
-	scratch []int32
+	batch    int
+	ghost    *simGhost
+	mghost   *simGhost // main's evictions (adapt)
+	capBytes int64
+	sketch   *simSketch
+	entries  int // held entries
+	weight   int64
+	c        simCosts
+	scratch  []int32
 }
 
 // newFileSim returns a simulated cache file of npages record pages;
@@ -165,7 +175,11 @@ func newFileSim(cfg simConfig, npages, entries int) *fileSim {
 	}
 	if cfg.ghost > 0 {
 		s.ghost = newSimGhost(int(cfg.ghost * float64(entries)))
+		if cfg.adapt {
+			s.mghost = newSimGhost(int(cfg.ghost * float64(entries)))
+		}
 	}
+	s.capBytes = int64(npages * simSlabSpace)
 	if cfg.sketch {
 		s.sketch = newSimSketch(entries)
 	}
@@ -201,6 +215,17 @@ func (s *fileSim) put(key uint64, weight, payload int) error {
 		return nil // larger than a file would accept: not stored
 	}
 	inGhost := s.ghost != nil && s.ghost.contains(key)
+	if s.mghost != nil {
+		step := int64(simAllocSize(size))
+		if inGhost {
+			s.smallCap = min(s.smallCap+step, s.capBytes*9/10)
+			s.c.shareMoves++
+		} else if s.mghost.contains(key) {
+			inGhost = true
+			s.smallCap = max(s.smallCap-step, s.capBytes/100)
+			s.c.shareMoves++
+		}
+	}
 	if inGhost {
 		s.c.ghostHits++
 	}
@@ -226,15 +251,13 @@ func (s *fileSim) put(key uint64, weight, payload int) error {
 		e = &s.ents[i]
 		e.small = true
 		s.smallAlloc += int64(e.alloc)
-		s.ring[(s.ringHead+s.ringLen)%len(s.ring)] = ringRef{i, e.gen}
+		s.ring[(s.ringHead+s.ringLen)%len(s.ring)] = ringRef{i, e.gen, e.alloc}
 		s.ringLen++
 		s.c.ringPushes++
 	} else {
 		if inGhost {
 			e.ctr = s.cfg.ghostCtr
 		}
-		s.mainCount++
-		s.mainAlloc += int64(e.alloc)
 	}
 	return nil
 }
@@ -283,7 +306,7 @@ func (s *fileSim) evictOne() bool {
 	if s.entries == 0 {
 		return false
 	}
-	if s.ringLen > 0 && (s.smallAlloc > s.smallCap || s.mainCount == 0) {
+	if s.ringLen > 0 && (s.smallAlloc > s.smallCap || s.mainAlloc() <= 0) {
 		if s.evictSmall() {
 			return true
 		}
@@ -302,22 +325,32 @@ func (s *fileSim) ringOverflow() {
 		if !e.live || e.gen != ref.gen || !e.small {
 			continue
 		}
-		if e.ctr >= s.cfg.promote || float64(s.mainAlloc) < (1-s.cfg.small)*float64(s.ar.liveBytes) {
+		if e.ctr >= s.cfg.promote || float64(s.mainAlloc()) < (1-s.cfg.small)*float64(s.capBytes) {
 			s.toMain(ref.e)
 		} else {
-			s.evict(ref.e)
+			s.evict(ref.e, true)
 		}
 		return
 	}
 }
 
+// popRing takes the oldest reference. Without an S bit the file cannot
+// tell when the main hand evicts a small entry, so the small FIFO's byte
+// count drops when the reference pops (the reference carries the size);
+// with one it drops when the entry leaves.
 func (s *fileSim) popRing() ringRef {
 	ref := s.ring[s.ringHead]
 	s.ringHead = (s.ringHead + 1) % len(s.ring)
 	s.ringLen--
 	s.c.ringPops++
+	if !s.cfg.skipSmall {
+		s.smallAlloc -= int64(ref.alloc)
+	}
 	return ref
 }
+
+// mainAlloc is main's share of the record space: all but the small FIFO.
+func (s *fileSim) mainAlloc() int64 { return s.ar.liveBytes - s.smallAlloc }
 
 // evictSmall pops the small FIFO until it evicts an entry. Entries used
 // while in the small FIFO move to main in place.
@@ -338,11 +371,11 @@ func (s *fileSim) evictSmall() bool {
 		if s.sketch != nil {
 			if v := s.mainVictim(); v >= 0 && s.sketch.freq(e.key) > s.sketch.freq(s.ents[v].key) {
 				s.toMain(ref.e)
-				s.evict(v)
+				s.evict(v, false)
 				return true
 			}
 		}
-		s.evict(ref.e)
+		s.evict(ref.e, true)
 		return true
 	}
 	return false
@@ -351,11 +384,9 @@ func (s *fileSim) evictSmall() bool {
 func (s *fileSim) toMain(i int32) {
 	e := &s.ents[i]
 	e.small = false
-	s.smallAlloc -= int64(e.alloc)
-	s.mainCount++
-	s.mainAlloc += int64(e.alloc)
 	s.c.promotions++
 	if s.cfg.skipSmall {
+		s.smallAlloc -= int64(e.alloc)
 		s.c.slotRewrites++ // the S bit is cleared through the log
 	}
 	if s.cfg.promoteCtr >= 0 {
@@ -421,7 +452,7 @@ func (s *fileSim) evictMain() bool {
 		}
 		s.c.handSteps++
 		if !s.passes(e) {
-			s.evict(i)
+			s.evict(i, false)
 			return true
 		}
 	}
@@ -443,23 +474,29 @@ func (s *fileSim) pageEvict(size int) {
 		for _, i := range s.scratch {
 			s.c.handSteps++
 			if force || !s.passes(&s.ents[i]) {
-				s.evict(i)
+				s.evict(i, false)
 			}
 		}
 	}
 }
 
-func (s *fileSim) evict(i int32) {
+// evict removes entry i. fromSmall says the small FIFO evicts it (popped
+// unused); others come from the main hand or a page sweep. What goes to the
+// ghost is what the file can tell: the small FIFO's evictions; with an S bit
+// also a small entry the hand evicts; without a small FIFO everything.
+func (s *fileSim) evict(i int32, fromSmall bool) {
 	e := &s.ents[i]
 	s.ar.release(e.page, e.obj)
-	if e.small {
+	if e.small && s.cfg.skipSmall {
 		s.smallAlloc -= int64(e.alloc)
-	} else {
-		s.mainCount--
-		s.mainAlloc -= int64(e.alloc)
 	}
-	if s.ghost != nil && (e.small || s.cfg.small == 0) {
+	toGhost := fromSmall || s.cfg.small == 0 || e.small && s.cfg.skipSmall || s.cfg.ghostAll
+	switch {
+	case s.ghost != nil && toGhost:
 		s.ghost.insert(e.key)
+		s.c.ghostInserts++
+	case s.mghost != nil:
+		s.mghost.insert(e.key)
 		s.c.ghostInserts++
 	}
 	delete(s.index, e.key)

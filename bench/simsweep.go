@@ -2,43 +2,35 @@ package main
 
 import "fmt"
 
-// simSweep returns variants of the s3f candidate, one parameter changed at a
-// time, for `-hitratio -sweep`: the evidence behind the parameters chosen.
+// simSweep returns variants of the recommended candidate (s3f-lite), one
+// parameter changed at a time, for `-hitratio -sweep`: the evidence behind
+// the parameters chosen.
 func simSweep() []simConfig {
-	base := simCandidates[3] // s3f
+	base := simCandidates[3]
 	var out []simConfig
 	add := func(name string, f func(c *simConfig)) {
 		c := base
-		c.name = "s3f:" + name
+		c.name = "lite:" + name
 		f(&c)
-		c.desc = fmt.Sprintf("s3f with %s", name)
+		c.desc = fmt.Sprintf("s3f-lite with %s", name)
 		out = append(out, c)
 	}
-	add("nobit", func(c *simConfig) { c.skipSmall = false })
-	add("ghostctr1", func(c *simConfig) { c.ghostCtr = 1 })
-	add("nobit,ghostctr1", func(c *simConfig) { c.skipSmall = false; c.ghostCtr = 1 })
-	add("ghost0.5", func(c *simConfig) { c.ghost = 0.5 })
+	add("sbit", func(c *simConfig) { c.skipSmall = true })
+	add("ghost0.25", func(c *simConfig) { c.ghost = 0.25 })
+	add("ghost1", func(c *simConfig) { c.ghost = 1 })
 	add("ghost2", func(c *simConfig) { c.ghost = 2 })
+	add("ghostctr0", func(c *simConfig) { c.ghostCtr = 0 })
+	add("ghostctr2", func(c *simConfig) { c.ghostCtr = 2 })
+	add("ghostall", func(c *simConfig) { c.ghostAll = true })
 	add("small0.05", func(c *simConfig) { c.small = 0.05 })
+	add("small0.1", func(c *simConfig) { c.small = 0.1 })
 	add("small0.2", func(c *simConfig) { c.small = 0.2 })
 	add("promote2", func(c *simConfig) { c.promote = 2 })
 	add("promotectr0", func(c *simConfig) { c.promoteCtr = 0 })
-	add("ctr1bit", func(c *simConfig) { c.ctrMax = 1 })
-	add("insert1", func(c *simConfig) { c.insertCtr = 1 })
-	add("batch64th", func(c *simConfig) { c.batch = -64 })
-	add("ghost0.25,ghostctr1", func(c *simConfig) { c.ghost = 0.25; c.ghostCtr = 1 })
-	add("ghost0.5,ghostctr1", func(c *simConfig) { c.ghost = 0.5; c.ghostCtr = 1 })
-	add("ghost0.5,ghostctr1,1bit", func(c *simConfig) { c.ghost = 0.5; c.ghostCtr = 1; c.ctrMax = 1 })
-	add("ghost0.5,ghostctr1,small0.2", func(c *simConfig) { c.ghost = 0.5; c.ghostCtr = 1; c.small = 0.2 })
-	add("noghost", func(c *simConfig) { c.ghost = 0 })
-	add("tlfu", func(c *simConfig) { c.ghost = 0; c.sketch = true; c.harvest = true; c.skipSmall = false })
-	add("tlfu-misses", func(c *simConfig) { c.ghost = 0; c.sketch = true; c.skipSmall = false })
-	add("tlfu+ghost0.5", func(c *simConfig) {
-		c.ghost = 0.5
-		c.ghostCtr = 1
-		c.sketch = true
-		c.harvest = true
-		c.skipSmall = false
-	})
+	add("1bit", func(c *simConfig) { c.ctrMax = 1 })
+	add("batch1", func(c *simConfig) { c.batch = 1 })
+	add("batch16th", func(c *simConfig) { c.batch = -16 })
+	add("adapt", func(c *simConfig) { c.adapt = true })
+	add("sketch", func(c *simConfig) { c.sketch = true; c.harvest = true })
 	return out
 }
