@@ -26,12 +26,29 @@ func main() {
 	storesFlag := fs.String("stores", "", "comma-separated stores to run (default all but mapkv-sync and lmdb-sync)")
 	durable := fs.Bool("durable", false, "run only durable-put, on the stores that flush every commit (mapkv-sync, bbolt, lmdb-sync)")
 	out := fs.String("out", "results", "directory for the report; written to OUT/MODE/")
+	hitratio := fs.Bool("hitratio", false, "replay the cache traces of issue 11 through LRU, otter, ristretto, mapkv and the simulated policies (-quick: small traces); writes OUT/hitratio-MODE/")
+	hitCaches := fs.String("caches", "", "with -hitratio: comma-separated caches to run (default all)")
+	hitTraces := fs.String("traces", "", "with -hitratio: comma-separated traces to run (default all)")
+	sweep := fs.Bool("sweep", false, "with -hitratio: add the parameter variants of the simulated policies (simsweep.go)")
+	putbound := fs.Bool("putbound", false, "time mapkv Put of 1 KiB values far below MaxSize and at it (issue 11)")
 	var child childFlags
 	child.register(fs)
 	fs.Parse(os.Args[1:])
 
 	if child.store != "" {
 		os.Exit(childMain(child))
+	}
+
+	if *hitratio {
+		hs := fullHitSettings()
+		if *quick {
+			hs = quickHitSettings()
+		}
+		hs.caches, hs.traceNames, hs.sweep = splitList(*hitCaches), splitList(*hitTraces), *sweep
+		os.Exit(runHitRatio(hs, *out))
+	}
+	if *putbound {
+		os.Exit(runPutBound(*quick))
 	}
 
 	set := fullSettings()
@@ -185,4 +202,15 @@ func machine(tmp string) Machine {
 	}
 	m.Kernel = kernelVersion()
 	return m
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }
