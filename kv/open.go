@@ -278,13 +278,14 @@ func fileFlags(o Options) uint64 {
 
 // initialTableLog2 sizes the first slot table. A cache never rebuilds its
 // table at its bound (a rebuild needs fresh contiguous pages), so its table
-// is made at once for the keys MaxSize can hold: 1/16 of MaxSize, which at
-// 3/4 load holds one key per 170 bytes of the file; beyond that eviction
-// keeps the key count down. Other files start with one page and double.
+// is made at once for the keys MaxSize can hold: the largest power of two of
+// slots within 1/8 of MaxSize, which at 3/4 load holds one key per 85 to 170
+// bytes of the file; beyond that eviction keeps the key count down. Other
+// files start with one page and double.
 func initialTableLog2(o Options) uint {
 	log2 := uint(minLog2)
 	if o.Evict {
-		for 8<<(log2+1) <= o.MaxSize/16 {
+		for 8<<(log2+1) <= o.MaxSize/8 {
 			log2++
 		}
 	}
