@@ -66,9 +66,10 @@ const (
 	ownSlab
 	ownChain
 	ownFree
+	ownCache
 )
 
-var ownerName = [...]string{"nothing", "the header", "the log", "the slot table", "a slab", "a record chain", "the free list"}
+var ownerName = [...]string{"nothing", "the header", "the log", "the slot table", "a slab", "a record chain", "the free list", "the cache's ring or ghost"}
 
 func (c *checker) addf(page, off uint64, format string, args ...any) {
 	c.problems = append(c.problems, fmt.Sprintf("page %d offset %d: ", page, off)+fmt.Sprintf(format, args...))
@@ -119,6 +120,7 @@ func (c *checker) run() {
 	c.own(0, 1, ownHeader)
 	c.own(PageSize, 2*c.db.logPages, ownLog)
 	c.objects = make(map[uint64][]uint64)
+	c.checkCacheTables()
 	c.checkTable()
 	c.checkFreeList()
 	c.checkPages()
@@ -128,6 +130,36 @@ func (c *checker) run() {
 	}
 	if got := c.word(hdrTTLKeys); got != c.ttlKeys {
 		c.addf(0, hdrTTLKeys, "header counts %d expiring records, the table holds %d", got, c.ttlKeys)
+	}
+}
+
+// checkCacheTables claims the pages of a cache's ring and ghost (policy.go)
+// and checks their header words.
+func (c *checker) checkCacheTables() {
+	ring, ringCap, ghost, buckets := c.word(hdrRingOff), c.word(hdrRingCap), c.word(hdrGhostOff), c.word(hdrGhostBuckets)
+	if ring == 0 && ringCap == 0 && ghost == 0 && buckets == 0 {
+		if c.db.evict && c.word(hdrSmallCap) != 0 {
+			c.addf(0, hdrSmallCap, "a small FIFO share without a ring")
+		}
+		return
+	}
+	if !c.db.evict {
+		c.addf(0, hdrRingOff, "cache tables in a file that does not evict")
+	}
+	ringPages := uint64(roundUp(int64(8*min(ringCap, maxFileSize)), PageSize)) / PageSize
+	if ring%PageSize != 0 || ring < PageSize || ring+ringPages*PageSize > c.hw || ringCap == 0 {
+		c.addf(0, hdrRingOff, "ring %d of %d references outside the allocated pages", ring, ringCap)
+	} else {
+		c.own(ring, ringPages, ownCache)
+	}
+	ghostPages := uint64(roundUp(int64(min(buckets, maxFileSize)*ghostWays*4), PageSize)) / PageSize
+	if ghost%PageSize != 0 || ghost < PageSize || ghost+ghostPages*PageSize > c.hw || buckets == 0 || buckets&(buckets-1) != 0 {
+		c.addf(0, hdrGhostOff, "ghost %d of %d buckets outside the allocated pages", ghost, buckets)
+	} else {
+		c.own(ghost, ghostPages, ownCache)
+	}
+	if head, tail := c.word(hdrRingHead), c.word(hdrRingTail); head > tail || tail-head > ringCap {
+		c.addf(0, hdrRingHead, "ring head %d, tail %d: more than its %d references", head, tail, ringCap)
 	}
 }
 

@@ -88,7 +88,7 @@ func (db *DB) evictSome(round int, full error) (int, error) {
 	}
 	n := 0
 	err := db.write("evict", func(t *txn) error {
-		goal := evictGoal{free: max(db.maxSize/64, 4*PageSize, need*PageSize), log: t.evictBudget()}
+		goal := evictGoal{free: max(db.maxSize/64, need*PageSize), log: t.evictBudget()}
 		if round >= 2 {
 			goal.pages = true
 			goal.free = need*PageSize + 4*PageSize
@@ -139,21 +139,16 @@ type sweep struct {
 	freed            uint64 // bytes of record space released
 }
 
-// evict moves the hand over record memory until goal is met, the log budget
-// is spent or two sweeps are done, and returns how many records it evicted.
+// evict takes entries by the policy (policy.go: the small FIFO while it is
+// over its share, else the main hand) until goal is met, the log budget is
+// spent or the hand has gone twice round, and returns how many it evicted.
 func (t *txn) evict(goal evictGoal) int {
-	first := logRegionsEnd(t.db.logPages)
-	hw := t.word(hdrHighWater)
-	toff, log2 := t.table()
-	tend := toff + uint64(roundUp(8<<log2, PageSize))
-	hand := t.word(hdrClockHand)
-	if hand < first || hand >= hw {
-		hand = first
-	}
+	h := t.newHand()
 	now := nowMillis()
 	var sw sweep
 	// At the table's load bound, drop a few per cent of its slots' worth of
 	// keys, so that the next inserts find room.
+	_, log2 := t.table()
 	keysBefore, keyGoal := t.word(hdrKeys), uint64(0)
 	if limit := uint64(maxLoadNum) << log2 / maxLoadDen; keysBefore+1 > limit {
 		keyGoal = keysBefore + 1 - limit + uint64(1)<<log2/64
@@ -168,54 +163,97 @@ func (t *txn) evict(goal evictGoal) int {
 			return sw.freed >= goal.free
 		}
 	}
-	for visited := uint64(0); visited < 2*(hw-first) && !done(); {
-		page := hand &^ (PageSize - 1)
-		next, stop := page+PageSize, false
-		switch w0 := t.word(page); {
-		case page >= toff && page < tend:
-			next = tend // the slot table's words are no page header
-		case w0&0xff == kindSlab:
-			next, stop = t.sweepSlab(hand, goal, now, &sw)
-		case w0&0xff == kindChain && w0&chainHead != 0:
-			stop = !t.visitRecord(page+chainHeader, goal, now, &sw)
+	for !done() {
+		if !goal.pages && t.smallTurn() {
+			if !t.popSmall(now, false, &sw) {
+				break
+			}
+			continue
 		}
-		if stop {
+		off, ok := h.next()
+		if !ok || !t.visitRecord(off, goal, now, &sw) {
 			break
 		}
-		visited += next - hand
-		if hand = next; hand >= hw {
-			hand = first
-		}
+		h.passed(off)
 	}
-	t.setWord(hdrClockHand, hand)
+	t.setWord(hdrClockHand, h.at)
 	t.addWord(hdrEvictions, int64(sw.evicted-sw.expired))
 	t.addWord(hdrExpired, int64(sw.expired))
 	return sw.evicted
 }
 
-// sweepSlab visits the objects of the slab page hand points into, from the
-// object it names on. It returns where the hand goes next, and whether the
-// log budget stopped it there.
-func (t *txn) sweepSlab(hand uint64, goal evictGoal, now int64, sw *sweep) (next uint64, stop bool) {
-	page := hand &^ (PageSize - 1)
-	c := int(t.word(page) >> 8 & 0xff)
-	if c >= len(sizeClasses) {
-		corruptf("page %d: class %d", page/PageSize, c)
+// hand walks record memory in address order: the objects of slab pages in
+// index order and the first page of each chain, stepping over the slot table
+// and the cache's ring and ghost, wrapping at the high-water mark.
+type hand struct {
+	t                *txn
+	at               uint64 // the next offset to look at
+	first, hw        uint64
+	skipLo, skipHi   uint64
+	visited, maxWalk uint64
+}
+
+func (t *txn) newHand() *hand {
+	h := &hand{t: t, first: logRegionsEnd(t.db.logPages), hw: t.word(hdrHighWater)}
+	toff, log2 := t.table()
+	h.skipLo, h.skipHi = toff, toff+uint64(roundUp(8<<log2, PageSize))
+	if g := t.word(hdrGhostOff); t.word(hdrRingOff) == h.skipHi && g == h.skipHi+uint64(roundUp(int64(8*t.word(hdrRingCap)), PageSize)) {
+		// The small FIFO's ring and the ghost follow the table.
+		h.skipHi = g + uint64(roundUp(int64(t.word(hdrGhostBuckets)*ghostWays*4), PageSize))
 	}
-	size := uint64(sizeClasses[c])
-	idx := 0
-	if in := hand - page; in >= slabHeader {
-		idx = int((in - slabHeader) / size)
+	h.maxWalk = 2 * (h.hw - h.first)
+	if h.at = t.word(hdrClockHand); h.at < h.first || h.at >= h.hw {
+		h.at = h.first
 	}
-	for ; idx < objectsPerPage(c); idx++ {
-		if t.word(page+slabBitmap+uint64(8*(idx/64)))&(1<<(idx%64)) == 0 {
+	return h
+}
+
+// next returns the next record at or after the hand, false after two laps.
+func (h *hand) next() (uint64, bool) {
+	t := h.t
+	for h.visited < h.maxWalk {
+		page := h.at &^ (PageSize - 1)
+		switch w0 := t.word(page); {
+		case page >= h.skipLo && page < h.skipHi:
+			h.move(h.skipHi)
 			continue
+		case w0&0xff == kindSlab:
+			c := int(w0 >> 8 & 0xff)
+			if c >= len(sizeClasses) {
+				corruptf("page %d: class %d", page/PageSize, c)
+			}
+			size := uint64(sizeClasses[c])
+			idx := 0
+			if in := h.at - page; in > slabHeader {
+				idx = int((in - slabHeader + size - 1) / size)
+			}
+			for ; idx < objectsPerPage(c); idx++ {
+				if t.word(page+slabBitmap+uint64(8*(idx/64)))&(1<<(idx%64)) != 0 {
+					off := page + slabHeader + uint64(idx)*size
+					h.move(off)
+					return off, true
+				}
+			}
+		case w0&0xff == kindChain && w0&chainHead != 0 && h.at <= page+chainHeader:
+			h.move(page + chainHeader)
+			return page + chainHeader, true
 		}
-		if !t.visitRecord(page+slabHeader+uint64(idx)*size, goal, now, sw) {
-			return page + slabHeader + uint64(idx)*size, true
-		}
+		h.move(page + PageSize)
 	}
-	return page + PageSize, false
+	return 0, false
+}
+
+// passed moves the hand past the record at off.
+func (h *hand) passed(off uint64) { h.move(off + 1) }
+
+func (h *hand) move(to uint64) {
+	if to > h.at {
+		h.visited += to - h.at
+	}
+	h.at = to
+	if h.at >= h.hw {
+		h.at = h.first
+	}
 }
 
 // visitRecord looks at the record at off as the hand passes it: an expired

@@ -50,9 +50,9 @@ func withUse(s, use uint64) uint64  { return s&^useBits | use<<useShift }
 // the eviction hand, passing the entry, either keeps it with its count
 // lowered or evicts it (ageOnVisit).
 
-// useOnWrite is the use count a write gives its slot; old is the slot it
-// replaces (0 for a new key).
-func useOnWrite(old uint64) uint64 { return max(slotUse(old), 1) }
+// useOnWrite is the use count a write gives the slot of a key it replaces:
+// a write is a use. A new key's count comes from the policy (txn.admit).
+func useOnWrite(old uint64) uint64 { return min(slotUse(old)+1, useMax) }
 
 // useOnRead is the slot a hit leaves, and whether it differs from s.
 func useOnRead(s uint64) (uint64, bool) {

@@ -306,10 +306,23 @@ func initFile(fd int, o Options) error {
 	tableOff := logRegionsEnd(logPages)
 	log2 := initialTableLog2(o)
 	hw := tableOff + uint64(roundUp(8<<log2, PageSize))
+	var ringOff, ringCap, ghostOff, ghostBuckets, smallCap uint64
+	if o.Evict && uint64(o.MaxSize) > hw {
+		// A cache's small FIFO and ghost (policy.go) follow its table.
+		ringCap, ghostBuckets = cacheLayout(log2, uint64(o.MaxSize)-hw)
+		ringOff = hw
+		ghostOff = ringOff + uint64(roundUp(int64(8*ringCap), PageSize))
+		hw = ghostOff + uint64(roundUp(int64(ghostBuckets*ghostWays*4), PageSize))
+		// The small FIFO holds at least the last 1/8 of MaxSize written
+		// (docs/cache.md), but no more than half of what records can use.
+		if uint64(o.MaxSize) > hw {
+			smallCap = min(uint64(o.MaxSize)/smallShare, (uint64(o.MaxSize)-hw)/2)
+		}
+	}
 	size := max(o.InitialSize, roundUp(int64(hw)+MinFileSize/2, PageSize))
 	if o.MaxSize > 0 {
 		if int64(hw) > o.MaxSize {
-			return fmt.Errorf("MaxSize %d cannot hold the header, the log and the slot table (%d bytes): %w", o.MaxSize, hw, ErrInvalid)
+			return fmt.Errorf("MaxSize %d cannot hold the header, the log and the index structures (%d bytes): %w", o.MaxSize, hw, ErrInvalid)
 		}
 		size = min(size, o.MaxSize)
 	}
@@ -342,6 +355,13 @@ func initFile(fd int, o Options) error {
 	le.PutUint64(page[hdrTable:], tableOff|uint64(log2))
 	le.PutUint64(page[hdrFileSize:], uint64(size))
 	le.PutUint64(page[hdrHighWater:], hw)
+	if ringCap > 0 {
+		le.PutUint64(page[hdrRingOff:], ringOff)
+		le.PutUint64(page[hdrRingCap:], ringCap)
+		le.PutUint64(page[hdrSmallCap:], smallCap)
+		le.PutUint64(page[hdrGhostOff:], ghostOff)
+		le.PutUint64(page[hdrGhostBuckets:], ghostBuckets)
+	}
 	le.PutUint64(page[hdrState:], stateReady)
 	if _, err := unix.Pwrite(fd, page, 0); err != nil {
 		return err

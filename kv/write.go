@@ -15,6 +15,12 @@ func (t *txn) put(key, value []byte, flags uint16, expiry int64) error {
 	}
 	h := hashKey(t.db.seed, key)
 	p := t.find(key, h)
+	if !p.found && t.db.evict && t.ringFull() {
+		// The new key's reference needs room in the small FIFO: let its
+		// oldest entry go first (which may move slots), then look again.
+		t.popSmall(nowMillis(), true, nil)
+		p = t.find(key, h)
+	}
 	if !p.found && t.needsRoom() {
 		if t.db.evict {
 			// A cache's table was made for the keys MaxSize can hold and
@@ -49,14 +55,20 @@ func (t *txn) put(key, value []byte, flags uint16, expiry int64) error {
 	if flags&recExpires != 0 {
 		s |= expiresBit
 	}
+	small := false
 	if t.db.evict {
-		var old uint64
+		var use uint64
 		if p.found {
-			old = p.slot
+			use = useOnWrite(p.slot)
+		} else {
+			use, small = t.admit(h)
 		}
-		s = withUse(s, useOnWrite(old))
+		s = withUse(s, use)
 	}
 	t.setWord(p.pos, s)
+	if small {
+		t.pushSmall(h, allocatedSize(size))
+	}
 	return nil
 }
 

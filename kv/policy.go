@@ -1,0 +1,262 @@
+//go:build unix
+
+package kv
+
+// The cache's eviction policy (docs/cache.md, "Eviction"): S3-FIFO fitted to
+// a shared mapping. A new key enters a small FIFO, a ring of references in
+// insertion order holding about 1/8 of the record space; the rest of the
+// space is main, swept by a CLOCK hand in address order (evict.go). Each
+// entry's use is the 2-bit count in its slot (useOnRead: readers raise it,
+// outside the log, only when it changes). When the small FIFO is over its
+// share, its oldest entry leaves it: if it was used since it came in it stays
+// (now in main), otherwise it is evicted and its fingerprint goes into the
+// ghost, a table of the recent small-FIFO evictions. A key written again
+// while its fingerprint is in the ghost skips the small FIFO. So a one-pass
+// scan turns over only the small FIFO, and main keeps what is used. The
+// parameters were chosen by replaying traces against LRU, otter and
+// ristretto (bench/POLICY.md).
+//
+// The ring, the ghost and their header words change through the log like
+// everything else, but they are hints: a stale reference (its key deleted or
+// rewritten since) is skipped, a false ghost hit only admits a key to main.
+
+// Cache structures, made at creation after the slot table.
+const (
+	hdrRingOff      = hdrEnd + 32 // u64: the ring of references (8 bytes each)
+	hdrRingCap      = hdrEnd + 40 // u64: references it holds
+	hdrRingHead     = hdrEnd + 48 // u64: references popped so far (the oldest is head % cap)
+	hdrRingTail     = hdrEnd + 56 // u64: references pushed so far
+	hdrSmallBytes   = hdrEnd + 64 // u64: record space of the entries the ring refers to
+	hdrSmallCap     = hdrEnd + 72 // u64: the small FIFO's share of the record space
+	hdrGhostOff     = hdrEnd + 80 // u64: the ghost: buckets of ghostWays 32-bit words
+	hdrGhostBuckets = hdrEnd + 88 // u64: a power of two
+	hdrGhostInserts = hdrEnd + 96 // u64: fingerprints inserted so far (the ghost's clock)
+)
+
+const (
+	ghostWays   = 8  // 32-bit words a bucket holds: one 32-byte line
+	ghostEpochs = 64 // a fingerprint is forgotten after 64 epochs of G/64 inserts
+	epochBits   = 12
+	fpBits      = 20
+	fpShift     = 20 // fingerprint bits of the hash: below the tag, above the bucket
+	// smallShare sets the small FIFO's share: 1/8 of MaxSize, so that a
+	// stream of new keys keeps at least its last 1/8 of MaxSize.
+	smallShare = 8
+	// mainFull is the share of the space main must hold before a full ring
+	// evicts an unused entry instead of moving it to main: 7/8.
+	mainFullNum, mainFullDen = 7, 8
+)
+
+// cacheLayout sizes the ring and the ghost of a cache whose table has 2^log2
+// slots and whose record space is about space bytes.
+func cacheLayout(log2 uint, space uint64) (ringCap, ghostBuckets uint64) {
+	smallCap := space / smallShare
+	ringCap = max(smallCap/64, 16)
+	// The ghost remembers a quarter of the slots' worth of evictions (half the
+	// entries the table holds at its bound) in twice as many words.
+	ghostBuckets = max(uint64(1)<<log2/2/ghostWays, 1)
+	return ringCap, ghostBuckets
+}
+
+// ringRef packs a reference: the top 48 bits of the key's hash and its size,
+// in 16-byte units for a slab record or in pages (top bit set) for a chain.
+func ringRef(h uint64, allocated uint64) uint64 {
+	var size uint64
+	if allocated > uint64(maxSlabRecord) {
+		size = 1<<15 | min(allocated/PageSize, 1<<15-1)
+	} else {
+		size = allocated / 16
+	}
+	return h&^0xffff | size
+}
+
+func refSize(ref uint64) uint64 {
+	if s := ref & 0xffff; s&(1<<15) != 0 {
+		return (s &^ (1 << 15)) * PageSize
+	} else {
+		return s * 16
+	}
+}
+
+// ghostFingerprint and ghostBucket take bits of the hash that neither the
+// home slot (its top bits) nor the tag use.
+func ghostFingerprint(h uint64) uint32 {
+	fp := uint32(h>>fpShift) & (1<<fpBits - 1)
+	return max(fp, 1) // 0 is an empty word
+}
+
+// ghostWord returns the offset of the 8-byte word holding ghost word i of
+// the bucket of h, and which half of it.
+func (t *txn) ghostWord(bucket uint64, i int) (uint64, uint) {
+	off := t.word(hdrGhostOff) + bucket*ghostWays*4 + uint64(i)*4
+	return off &^ 7, uint(off&4) * 8
+}
+
+func (t *txn) ghostEpoch() uint64 {
+	g := t.word(hdrGhostBuckets) * ghostWays / 2 // fingerprints remembered
+	return t.word(hdrGhostInserts) / max(g/ghostEpochs, 1) % (1 << epochBits)
+}
+
+// ghostHas reports whether h's fingerprint is in the ghost and alive.
+func (t *txn) ghostHas(h uint64) bool {
+	buckets := t.word(hdrGhostBuckets)
+	if buckets == 0 {
+		return false
+	}
+	bucket, fp, now := h&(buckets-1), ghostFingerprint(h), t.ghostEpoch()
+	for i := 0; i < ghostWays; i++ {
+		off, shift := t.ghostWord(bucket, i)
+		w := uint32(t.word(off) >> shift)
+		if w>>epochBits == fp && (now-uint64(w&(1<<epochBits-1)))%(1<<epochBits) < ghostEpochs {
+			return true
+		}
+	}
+	return false
+}
+
+// ghostAdd remembers h's fingerprint: in the bucket's first dead word, else
+// its oldest.
+func (t *txn) ghostAdd(h uint64) {
+	buckets := t.word(hdrGhostBuckets)
+	if buckets == 0 {
+		return
+	}
+	bucket, fp, now := h&(buckets-1), ghostFingerprint(h), t.ghostEpoch()
+	victim, oldest := 0, uint64(0)
+	for i := 0; i < ghostWays; i++ {
+		off, shift := t.ghostWord(bucket, i)
+		w := uint32(t.word(off) >> shift)
+		age := (now - uint64(w&(1<<epochBits-1))) % (1 << epochBits)
+		if w == 0 || age >= ghostEpochs {
+			victim = i
+			break
+		}
+		if age > oldest {
+			victim, oldest = i, age
+		}
+	}
+	off, shift := t.ghostWord(bucket, victim)
+	w := t.word(off)&^(0xffffffff<<shift) | uint64(fp)<<epochBits<<shift | now<<shift
+	t.setWord(off, w)
+	t.addWord(hdrGhostInserts, 1)
+}
+
+// recordSpace is what records can use of a cache: MaxSize less the header,
+// the logs, the table, the ring and the ghost.
+func (t *txn) recordSpace() uint64 {
+	end := t.word(hdrGhostOff) + uint64(roundUp(int64(t.word(hdrGhostBuckets)*ghostWays*4), PageSize))
+	return t.maxSize - min(end, t.maxSize)
+}
+
+// admit is the use count a new key's slot starts with, and whether it enters
+// the small FIFO (a key the ghost remembers goes to main at once).
+func (t *txn) admit(h uint64) (use uint64, small bool) {
+	if t.ghostHas(h) {
+		return 1, false
+	}
+	return 0, true
+}
+
+// ringFull reports whether the small FIFO's ring has no room for a reference.
+func (t *txn) ringFull() bool {
+	cap := t.word(hdrRingCap)
+	return cap > 0 && t.word(hdrRingTail)-t.word(hdrRingHead) >= cap
+}
+
+// pushSmall records a new key in the small FIFO; the caller made room in the
+// ring (a full one loses its oldest reference here, as a last resort).
+func (t *txn) pushSmall(h, allocated uint64) {
+	cap := t.word(hdrRingCap)
+	if cap == 0 {
+		return
+	}
+	if t.ringFull() {
+		t.setWord(hdrRingHead, t.word(hdrRingHead)+1)
+	}
+	tail := t.word(hdrRingTail)
+	t.setWord(t.word(hdrRingOff)+8*(tail%cap), ringRef(h, allocated))
+	t.setWord(hdrRingTail, tail+1)
+	t.setWord(hdrSmallBytes, min(t.word(hdrSmallBytes)+allocated, t.word(hdrLiveBytes)))
+}
+
+// smallTurn reports whether the next eviction step takes from the small
+// FIFO: it is over its share, or main is empty.
+func (t *txn) smallTurn() bool {
+	if t.word(hdrRingTail) == t.word(hdrRingHead) {
+		return false
+	}
+	small := t.word(hdrSmallBytes)
+	return small > t.word(hdrSmallCap) || small >= t.word(hdrLiveBytes)
+}
+
+// popSmall lets the small FIFO's oldest entry go: an entry used since it came
+// in stays, in main; an unused one is evicted and remembered in the ghost
+// (with spare, moved to main instead while main is not yet full). It reports
+// whether it made the step, false when evicting would overrun the log budget.
+func (t *txn) popSmall(now int64, spare bool, sw *sweep) bool {
+	cap := t.word(hdrRingCap)
+	head := t.word(hdrRingHead)
+	ref := t.word(t.word(hdrRingOff) + 8*(head%cap))
+	p, r, found := t.findByHash(ref)
+	if found {
+		gone := r.flags&recExpires != 0 && r.expiry <= now
+		keep := slotUse(p.slot) > 0 && !gone
+		if !keep && !gone && spare {
+			// A cache filling for the first time keeps what it is given:
+			// main takes it until it holds its share of the record space.
+			main := t.word(hdrLiveBytes) - min(t.word(hdrSmallBytes), t.word(hdrLiveBytes))
+			keep = main*mainFullDen < mainFullNum*t.recordSpace()
+		}
+		if !keep {
+			if t.logUse()+t.shiftCost(p.pos)+releaseCost+2 > t.evictBudget() {
+				return false
+			}
+			t.release(slotOff(p.slot))
+			t.clearSlot(p.pos)
+			t.ghostAdd(ref)
+			if sw != nil {
+				sw.evicted++
+				sw.freed += allocatedSize(r.size())
+				if gone {
+					sw.expired++
+				}
+			}
+		}
+	}
+	t.setWord(hdrRingHead, head+1)
+	small := t.word(hdrSmallBytes) - min(refSize(ref), t.word(hdrSmallBytes))
+	if head+1 == t.word(hdrRingTail) {
+		small = 0 // an empty ring owns no space, whatever drift the sizes had
+	}
+	t.setWord(hdrSmallBytes, small)
+	return true
+}
+
+// findByHash finds the entry whose key's hash has the top 48 bits of ref.
+func (t *txn) findByHash(ref uint64) (probe, recordMeta, bool) {
+	off, log2 := t.table()
+	mask := uint64(1)<<log2 - 1
+	i := ref >> (64 - log2)
+	tag := ref >> tagShift
+	for d := uint64(0); d <= mask; d++ {
+		pos := off + 8*i
+		s := t.word(pos)
+		if s == 0 {
+			break
+		}
+		if slotTag(s) == tag {
+			r := t.recordMeta(slotOff(s))
+			var key []byte
+			if r.size() <= maxSlabRecord {
+				key = t.bytes(slotOff(s)+uint64(r.hdr), r.klen)
+			} else {
+				key = t.chainPrefix(slotOff(s), r.hdr+r.klen)[r.hdr:]
+			}
+			if hashKey(t.db.seed, key)&^0xffff == ref&^0xffff {
+				return probe{found: true, pos: pos, slot: s, dist: d}, r, true
+			}
+		}
+		i = (i + 1) & mask
+	}
+	return probe{}, recordMeta{}, false
+}
