@@ -102,7 +102,10 @@ func TestCacheWritesOfEveryKindAtTheBound(t *testing.T) {
 			{"PutTTL", func() error { return db.PutTTL(k, boundValue(string(k), 3000), 1<<40) }},
 			{"Add", func() error { _, err := db.Add([]byte(fmt.Sprint("n", round)), 1); return err }},
 			{"CompareAndSwap", func() error { _, err := db.CompareAndSwap(k, nil, boundValue("x", 900)); return err }},
-			{"PutIfAbsent", func() error { _, err := db.PutIfAbsent([]byte(fmt.Sprint("a", round)), boundValue("a", 5000), 0); return err }},
+			{"PutIfAbsent", func() error {
+				_, err := db.PutIfAbsent([]byte(fmt.Sprint("a", round)), boundValue("a", 5000), 0)
+				return err
+			}},
 			{"Replace", func() error { _, err := db.Replace(k, boundValue("r", 2000), 0); return err }},
 			{"Expire", func() error {
 				if err := db.Expire(k, 1<<40); err != nil && !errors.Is(err, ErrNotFound) {
