@@ -278,9 +278,15 @@ func (t *txn) visitRecord(off uint64, goal evictGoal, now int64, sw *sweep) bool
 	gone := r.flags&recExpires != 0 && r.expiry <= now
 	if !gone && !goal.pages {
 		if aged, keep := ageOnVisit(p.slot); keep {
-			// Use bits are advisory and change outside the log: a reader
-			// raising them meanwhile wins, and a lost update costs nothing.
-			atomic.CompareAndSwapUint64(t.m().word(p.pos), p.slot, aged)
+			if _, moved := t.ov.get(p.pos); moved {
+				// This transaction shifted the entry here: its slot reaches
+				// the file through the log, with its use as aged.
+				t.setWord(p.pos, aged)
+			} else {
+				// Use bits are advisory and change outside the log: a reader
+				// raising them meanwhile wins, and a lost update costs nothing.
+				atomic.CompareAndSwapUint64(t.m().word(p.pos), p.slot, aged)
+			}
 			return true
 		}
 	}

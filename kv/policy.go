@@ -50,8 +50,10 @@ const (
 // cacheLayout sizes the ring and the ghost of a cache whose table has 2^log2
 // slots and whose record space is about space bytes.
 func cacheLayout(log2 uint, space uint64) (ringCap, ghostBuckets uint64) {
+	// Twice the references the small FIFO's share holds at a mean record
+	// of 64 bytes (ringFull lowers the limit to the mean the file has).
 	smallCap := space / smallShare
-	ringCap = max(smallCap/64, 16)
+	ringCap = max(smallCap/32, 16)
 	// The ghost remembers a quarter of the slots' worth of evictions (half the
 	// entries the table holds at its bound) in twice as many words.
 	ghostBuckets = max(uint64(1)<<log2/2/ghostWays, 1)
@@ -157,10 +159,19 @@ func (t *txn) admit(h uint64) (use uint64, small bool) {
 	return 0, true
 }
 
-// ringFull reports whether the small FIFO's ring has no room for a reference.
+// ringFull reports whether the small FIFO holds as many references as it
+// should: twice what its share holds at the file's mean record size, so that
+// a full ring, not only its share of bytes, lets entries go (to main while
+// main has room: the first fill). The array may hold more.
 func (t *txn) ringFull() bool {
 	cap := t.word(hdrRingCap)
-	return cap > 0 && t.word(hdrRingTail)-t.word(hdrRingHead) >= cap
+	if cap == 0 {
+		return false
+	}
+	if keys, live := t.word(hdrKeys), t.word(hdrLiveBytes); keys > 0 && live > 0 {
+		cap = min(cap, max(2*t.word(hdrSmallCap)/max(live/keys, 1), 16))
+	}
+	return t.word(hdrRingTail)-t.word(hdrRingHead) >= cap
 }
 
 // pushSmall records a new key in the small FIFO; the caller made room in the
@@ -170,8 +181,8 @@ func (t *txn) pushSmall(h, allocated uint64) {
 	if cap == 0 {
 		return
 	}
-	if t.ringFull() {
-		t.setWord(hdrRingHead, t.word(hdrRingHead)+1)
+	if t.word(hdrRingTail)-t.word(hdrRingHead) >= cap {
+		t.setWord(hdrRingHead, t.word(hdrRingHead)+1) // the array is full: a reference is lost
 	}
 	tail := t.word(hdrRingTail)
 	t.setWord(t.word(hdrRingOff)+8*(tail%cap), ringRef(h, allocated))
@@ -190,9 +201,11 @@ func (t *txn) smallTurn() bool {
 }
 
 // popSmall lets the small FIFO's oldest entry go: an entry used since it came
-// in stays, in main; an unused one is evicted and remembered in the ghost
-// (with spare, moved to main instead while main is not yet full). It reports
-// whether it made the step, false when evicting would overrun the log budget.
+// in stays, in main; an unused one is evicted and remembered in the ghost,
+// unless (with spare) main holds less than 7/8 of the record space: then it
+// moves to main, so that a cache filling for the first time, or whose main
+// shrank, keeps what it is given. It reports whether it made the step, false
+// when evicting would overrun the log budget.
 func (t *txn) popSmall(now int64, spare bool, sw *sweep) bool {
 	cap := t.word(hdrRingCap)
 	head := t.word(hdrRingHead)
