@@ -27,6 +27,7 @@ func (t *txn) bumpPages(n int) (uint64, error) {
 		}
 	}
 	t.setWord(hdrHighWater, end)
+	t.tookPages += n
 	return hw, nil
 }
 
@@ -68,6 +69,7 @@ func (t *txn) allocPage() (uint64, error) {
 	t.checkFreePage(head)
 	t.setWord(hdrFreeHead, t.word(head+8))
 	t.addWord(hdrFreePages, -1)
+	t.tookPages++
 	return head, nil
 }
 
@@ -109,7 +111,7 @@ func (t *txn) allocRecord(size int) (uint64, error) {
 	p := t.word(head)
 	if p == 0 {
 		var err error
-		t.needPages = max(t.needPages, 1)
+		t.needPages = max(t.needPages, t.tookPages+1)
 		if p, err = t.allocPage(); err != nil {
 			return 0, err
 		}
@@ -161,7 +163,7 @@ func (t *txn) allocRecord(size int) (uint64, error) {
 // allocChain links n pages into a chain; the record starts after the first
 // page's link words.
 func (t *txn) allocChain(n int) (uint64, error) {
-	t.needPages = max(t.needPages, n)
+	t.needPages = max(t.needPages, t.tookPages+n)
 	var first, prev uint64
 	for i := 0; i < n; i++ {
 		p, err := t.allocPage()

@@ -90,8 +90,10 @@ func (db *DB) evictSome(round int, full error) (int, error) {
 	err := db.write("evict", func(t *txn) error {
 		goal := evictGoal{free: max(db.maxSize/64, need*PageSize), log: t.evictBudget()}
 		if round >= 2 {
+			// Whole pages: what the write needs, and more each round that
+			// did not suffice (a write's need grows with what it takes).
 			goal.pages = true
-			goal.free = need*PageSize + 4*PageSize
+			goal.free = min((need+4)*PageSize<<min(round-2, 10), max(need*PageSize, db.maxSize/8))
 		}
 		n = t.evict(goal)
 		return nil

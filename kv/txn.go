@@ -27,9 +27,10 @@ type txn struct {
 	fresh   [2]uint64  // a table this transaction built: written directly, not logged
 	moved   bool       // a deletion shifted entries: the log opens a move window
 	short   bool       // a write found no room (cache mode evicts and runs it again)
-	// needPages is the most pages one allocation of this transaction asked
-	// for: what eviction must free when the transaction finds no room.
+	// needPages is what eviction must free when the transaction finds no
+	// room: the pages it took before, and the most one allocation asked for.
 	needPages int
+	tookPages int    // pages this transaction took from the free list or the high-water mark
 	wrote     bool   // commit wrote a log: watchers may have something to see
 	swept     bool   // the operation swept for expired records itself
 	limit     uint64 // the published file size: bytes this writer may touch
@@ -68,6 +69,7 @@ func (t *txn) begin() {
 	t.moved = false
 	t.short = false
 	t.needPages = 0
+	t.tookPages = 0
 	t.wrote = false
 	t.swept = false
 	f := t.db.f
@@ -298,7 +300,7 @@ func (t *txn) overflowFor(freeRest uint64) ([]uint64, error) {
 		if k == 0 {
 			return nil, nil
 		}
-		t.needPages = max(t.needPages, k)
+		t.needPages = max(t.needPages, t.tookPages+k)
 		pages := make([]uint64, 0, k)
 		for p, steps := freeRest, 0; p != 0 && len(pages) < k; steps++ {
 			if steps > int(t.limit/PageSize) {
