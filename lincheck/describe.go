@@ -28,8 +28,8 @@ func valueText(client, seq, length int) val {
 }
 
 // describeVal names a value by who wrote it: "#3.17" (8 bytes, client 3's
-// operation 8, its second value), "c3.17/20" (text, 20 bytes), or an Add's
-// integer.
+// operation 8, its second value; an Add of d to it reads as n+d), "c3.17/20"
+// (text, 20 bytes), or an integer (Adds from an absent key).
 func describeVal(v val) string {
 	if len(v) == 8 {
 		n := binary.LittleEndian.Uint64([]byte(v))
@@ -96,7 +96,7 @@ func describeOp(in input, out output) string {
 		case out.Invalid:
 			res += " → ErrInvalid"
 		default:
-			res += fmt.Sprintf(" → %d", out.N)
+			res += " → " + describeVal(val(binary.LittleEndian.AppendUint64(nil, uint64(out.N))))
 		}
 	default:
 		res += fmt.Sprintf("kind %d?", in.Kind)
