@@ -108,8 +108,8 @@ func (c *checker) run() {
 	if a, b := c.word(hdrApplying), c.word(hdrApplied); a != b {
 		c.addf(0, hdrApplying, "log %d was being applied, the last applied is %d, and no complete log is pending", a, b)
 	}
-	if a, b := c.word(hdrMoveStart), c.word(hdrMoveEnd); a != b {
-		c.addf(0, hdrMoveStart, "move window of log %d open (last closed: %d) with no log pending", a, b)
+	if a, b := c.word(hdrWindowStart), c.word(hdrWindowEnd); a != b {
+		c.addf(0, hdrWindowStart, "move window of log %d open (last closed: %d) with no log pending", a, b)
 	}
 	c.hw = c.word(hdrHighWater)
 	if c.hw%PageSize != 0 || c.hw < c.db.minHW || c.hw > c.limit {

@@ -142,6 +142,11 @@ func (db *DB) Update(fn func(tx *Tx) error) error {
 			tx := &Tx{t: t}
 			defer func() { tx.t = nil }()
 			err := fn(tx)
+			if t.keys > 1 {
+				// Readers see all of an Update or none of it: they answer
+				// from its log while it is applied.
+				t.window = true
+			}
 			if db.evict && t.short && round < evictRounds {
 				// Discard it all: evict, then run fn again.
 				retry = true

@@ -44,7 +44,7 @@ type iterator struct {
 	seen    []uint64
 	skip    map[uint64]struct{} // hashes to skip after a restart or rewind
 	slots   map[uint64]struct{} // slot words returned since the first rewind
-	moves   [2]uint64           // hdrMoveStart and hdrMoveEnd when last checked
+	moves   [2]uint64           // hdrWindowStart and hdrWindowEnd when last checked
 	buf     []byte
 	key     []byte
 	val     []byte
@@ -66,7 +66,7 @@ func (it *iterator) next() (ok bool, err error) {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		v, tw, ms, me, ok := db.readView()
 		if !ok {
-			if m := f.m.Load(); m.load(hdrMoveStart) == ms && m.load(hdrMoveEnd) == me {
+			if m := f.m.Load(); m.load(hdrWindowStart) == ms && m.load(hdrWindowEnd) == me {
 				if badLogs++; badLogs >= 3 {
 					return false, fmt.Errorf("kv: %s: the log of write %d, whose slot moves are being applied, does not check out: %w", f.path, ms, ErrCorrupt)
 				}
@@ -143,7 +143,7 @@ func (it *iterator) next() (ok bool, err error) {
 		if it.pos >= 1<<log2 {
 			// The walk ends only if neither the table nor the move words
 			// changed since the last look; otherwise the next attempt rewinds.
-			if m.load(hdrMoveStart) == ms && m.load(hdrMoveEnd) == me && (v.log != nil || m.load(hdrTable) == tw) && moves == it.moves {
+			if m.load(hdrWindowStart) == ms && m.load(hdrWindowEnd) == me && (v.log != nil || m.load(hdrTable) == tw) && moves == it.moves {
 				return false, nil
 			}
 		}

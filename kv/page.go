@@ -49,11 +49,12 @@ const (
 	// rarely (a rehash, a growth, a transaction whose deletion moves slots).
 	hdrTable    = 64 // u64: table offset | log2(slots)
 	hdrFileSize = 72 // u64: bytes of the file that may be used
-	// The move window: sequence numbers of the last transaction whose
-	// deletions move slots, stored first and last by its log
-	// (docs/concurrency.md, "Deletion").
-	hdrMoveStart = 80 // u64
-	hdrMoveEnd   = 88 // u64
+	// The window: sequence numbers of the last transaction whose apply
+	// readers must not see in part (a deletion moving slots, an Update of
+	// several keys), stored first and last by its log (docs/concurrency.md,
+	// "Windows").
+	hdrWindowStart = 80 // u64
+	hdrWindowEnd   = 88 // u64
 
 	// The writers' words. hdrState and hdrWriterPID are stored directly;
 	// everything else changes only through the redo log.

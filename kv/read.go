@@ -63,7 +63,7 @@ func (v slotView) load(pos uint64) uint64 {
 func (db *DB) readView() (v slotView, tw, moveStart, moveEnd uint64, ok bool) {
 	m := db.f.m.Load()
 	tw = m.load(hdrTable)
-	moveStart, moveEnd = m.load(hdrMoveStart), m.load(hdrMoveEnd)
+	moveStart, moveEnd = m.load(hdrWindowStart), m.load(hdrWindowEnd)
 	v.m = m
 	if moveStart == moveEnd {
 		return v, tw, moveStart, moveEnd, true
@@ -90,7 +90,7 @@ func (db *DB) lookup(dst, key []byte, info *readInfo) ([]byte, error) {
 		if !ok {
 			// A window's log must be readable while its window is open; if
 			// it stays open and unreadable, the file is damaged.
-			if m := f.m.Load(); m.load(hdrMoveStart) == ms && m.load(hdrMoveEnd) == me {
+			if m := f.m.Load(); m.load(hdrWindowStart) == ms && m.load(hdrWindowEnd) == me {
 				if badLogs++; badLogs >= 3 {
 					return dst[:start], fmt.Errorf("kv: %s: the log of write %d, whose slot moves are being applied, does not check out: %w", f.path, ms, ErrCorrupt)
 				}
@@ -109,7 +109,7 @@ func (db *DB) lookup(dst, key []byte, info *readInfo) ([]byte, error) {
 		// A window that opened or closed during the probe may have moved the
 		// key past it; the next attempt probes the state the window leaves.
 		m := v.m
-		if m.load(hdrMoveStart) != ms || m.load(hdrMoveEnd) != me || v.log == nil && m.load(hdrTable) != tw {
+		if m.load(hdrWindowStart) != ms || m.load(hdrWindowEnd) != me || v.log == nil && m.load(hdrTable) != tw {
 			continue
 		}
 		switch st {

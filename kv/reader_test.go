@@ -253,7 +253,7 @@ func TestReaderDuringPartlyAppliedLog(t *testing.T) {
 	for i := 0; i < l.entryCount(); i++ {
 		off, v := l.entry(i)
 		m.store(off, v)
-		if off == hdrMoveStart {
+		if off == hdrWindowStart {
 			open = true
 		}
 		want := before
@@ -329,4 +329,55 @@ func TestRehashOfADamagedTable(t *testing.T) {
 		}
 	}
 	t.Fatal("a table holding more entries than its header counts was rebuilt without complaint")
+}
+
+// TestReaderSeesUpdatesWhole: an Update that replaces many keys (no
+// deletion, so no slot moves) is applied one entry at a time; a Get of any
+// of its keys after any prefix sees the state before it until its window
+// opens and the state after it from then on, never a mixture.
+func TestReaderSeesUpdatesWhole(t *testing.T) {
+	db, _ := openTemp(t, nil)
+	const n = 60
+	key := func(i int) []byte { return []byte(fmt.Sprint("u", i)) }
+	for i := 0; i < n; i++ {
+		db.Put(key(i), []byte("old"))
+	}
+	testStopAfterCommitPoint = func() bool { return true }
+	err := db.Update(func(tx *Tx) error {
+		for i := 0; i < n; i++ {
+			if err := tx.Put(key(i), []byte("new")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	testStopAfterCommitPoint = nil
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, ok := db.nextLog(false)
+	if !ok {
+		t.Fatal("the log is not there")
+	}
+	m := db.f.m.Load()
+	open := false
+	for i := 0; i < l.entryCount(); i++ {
+		off, v := l.entry(i)
+		m.store(off, v)
+		if off == hdrWindowStart {
+			open = true
+		}
+		want := "old"
+		if open {
+			want = "new"
+		}
+		for j := 0; j < n; j++ {
+			if v, err := db.Get(key(j)); err != nil || string(v) != want {
+				t.Fatalf("after %d of %d entries (window open: %v): Get(%s) = %q, %v; want %q", i+1, l.entryCount(), open, key(j), v, err, want)
+			}
+		}
+	}
+	if !open {
+		t.Fatal("an Update of many keys opened no window")
+	}
 }

@@ -276,17 +276,17 @@ func (db *DB) replayAll(logs []logRecord, final map[uint64]uint64) error {
 		}
 	}
 	m := db.f.m.Load()
-	m.store(hdrMoveEnd, last.seq-1)
-	m.store(hdrMoveStart, last.seq)
+	m.store(hdrWindowEnd, last.seq-1)
+	m.store(hdrWindowStart, last.seq)
 	for _, l := range logs {
 		for i := 0; i < l.entryCount(); i++ {
 			off, _ := l.entry(i)
-			if v, ok := final[off]; ok && off != hdrMoveStart && off != hdrMoveEnd {
+			if v, ok := final[off]; ok && off != hdrWindowStart && off != hdrWindowEnd {
 				m.store(off, v)
 			}
 		}
 	}
-	m.store(hdrMoveEnd, last.seq)
+	m.store(hdrWindowEnd, last.seq)
 	return nil
 }
 

@@ -283,9 +283,9 @@ func TestMoveWindowBracketsTheLog(t *testing.T) {
 	toff, log2 := tableParts(db.f.m.Load().load(hdrTable))
 	for i := 0; i < l.entryCount(); i++ {
 		switch off, _ := l.entry(i); {
-		case off == hdrMoveStart:
+		case off == hdrWindowStart:
 			starts = i
-		case off == hdrMoveEnd:
+		case off == hdrWindowEnd:
 			ends = i
 		case off >= toff && off < toff+8<<log2:
 			slots = append(slots, i)

@@ -25,8 +25,12 @@ type txn struct {
 	undo    []wordUndo // old values of words written directly, for rollback
 	extents []extent   // record bytes written in place, for the log
 	fresh   [2]uint64  // a table this transaction built: written directly, not logged
-	moved   bool       // a deletion shifted entries: the log opens a move window
-	short   bool       // a write found no room (cache mode evicts and runs it again)
+	// window makes the log open a window around its apply, inside which
+	// readers answer from the log (docs/concurrency.md, "Windows"): a deletion
+	// moved slots, or an Update wrote more than one key.
+	window bool
+	keys   int  // keys this transaction wrote or deleted
+	short  bool // a write found no room (cache mode evicts and runs it again)
 	// needPages is what eviction must free when the transaction finds no
 	// room: the pages it took before, and the most one allocation asked for.
 	needPages int
@@ -66,7 +70,8 @@ func (t *txn) begin() {
 	t.undo = t.undo[:0]
 	t.extents = t.extents[:0]
 	t.fresh = [2]uint64{}
-	t.moved = false
+	t.window = false
+	t.keys = 0
 	t.short = false
 	t.needPages = 0
 	t.tookPages = 0
@@ -132,15 +137,15 @@ type savepoint struct {
 	ov                   overlayMark
 	frees, undo, extents int
 	fresh                [2]uint64
-	moved                bool
+	window               bool
 }
 
 func (t *txn) savepoint() savepoint {
-	return savepoint{t.ov.mark(), len(t.frees), len(t.undo), len(t.extents), t.fresh, t.moved}
+	return savepoint{t.ov.mark(), len(t.frees), len(t.undo), len(t.extents), t.fresh, t.window}
 }
 
 func (t *txn) rollback(s savepoint) {
-	t.moved = s.moved
+	t.window = s.window
 	t.ov.rollback(s.ov)
 	t.frees = t.frees[:s.frees]
 	t.extents = t.extents[:s.extents]
@@ -221,7 +226,7 @@ func (t *txn) commit() error {
 
 // fixedEntries counts the entries every log carries besides the overlay's.
 func (t *txn) fixedEntries() int {
-	if t.moved {
+	if t.window {
 		return 4
 	}
 	return 2
@@ -235,9 +240,9 @@ func (t *txn) fixedEntries() int {
 //
 //	hdrApplying = seq             (View sees a commit in progress)
 //	hdrFileSize                   (if it grew: before anything beyond the old end)
-//	hdrMoveStart = seq            (if a deletion moved slots: opens the move window)
+//	hdrWindowStart = seq          (if the log needs a window: opens it)
 //	the overlay, in the order of each word's first write
-//	hdrMoveEnd = seq              (closes the move window)
+//	hdrWindowEnd = seq              (closes the move window)
 //	hdrApplied = seq              (the log is applied: recovery looks for seq+1)
 func (t *txn) encodeLog() (nEntries, nExtents int) {
 	p := t.payload[:0]
@@ -250,16 +255,16 @@ func (t *txn) encodeLog() (nEntries, nExtents int) {
 	if grew {
 		put(hdrFileSize, size)
 	}
-	if t.moved {
-		put(hdrMoveStart, t.seq)
+	if t.window {
+		put(hdrWindowStart, t.seq)
 	}
 	t.ov.each(func(off, v uint64) {
 		if off != hdrFileSize {
 			put(off, v)
 		}
 	})
-	if t.moved {
-		put(hdrMoveEnd, t.seq)
+	if t.window {
+		put(hdrWindowEnd, t.seq)
 	}
 	put(hdrApplied, t.seq)
 	nEntries = len(p) / entrySize

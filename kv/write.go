@@ -66,6 +66,7 @@ func (t *txn) put(key, value []byte, flags uint16, expiry int64) error {
 		s = withUse(s, use)
 	}
 	t.setWord(p.pos, s)
+	t.keys++
 	if small {
 		t.pushSmall(h, allocatedSize(size))
 	}
@@ -81,6 +82,7 @@ func (t *txn) del(key []byte) bool {
 	}
 	t.release(slotOff(p.slot))
 	t.clearSlot(p.pos)
+	t.keys++
 	return true
 }
 
@@ -94,7 +96,7 @@ func (t *txn) del(key []byte) bool {
 func (t *txn) clearSlot(pos uint64) {
 	off, log2 := t.table()
 	mask := uint64(1)<<log2 - 1
-	t.moved = true
+	t.window = true
 	i := (pos - off) / 8
 	for j := (i + 1) & mask; j != i; j = (j + 1) & mask {
 		s := t.word(off + 8*j)

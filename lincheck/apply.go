@@ -30,7 +30,16 @@ func (c *client) apply(in input) (output, error) {
 			out.Found[1], out.Vals[1], err = readResult(v, err)
 			return err
 		})
-	// VIEW: case opView: the same as opRead2 through c.st.View.
+	case opView:
+		err = c.st.View(func(tx reader) error {
+			v, err := tx.Get(k0)
+			if out.Found[0], out.Vals[0], err = readResult(v, err); err != nil {
+				return err
+			}
+			v, err = tx.Get(k1)
+			out.Found[1], out.Vals[1], err = readResult(v, err)
+			return err
+		})
 	case opPut:
 		err = c.st.Put(k0, v0)
 	case opDelete:

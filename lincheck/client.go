@@ -24,8 +24,7 @@ var (
 		{opPut, 18}, {opDelete, 8}, {opUpdate, 14}, {opFailUpdate, 8},
 		{opCAS, 16}, {opAdd, 16}, {opRead2, 6}, {opGet, 14},
 	}
-	// VIEW: readerMix = mix{{opGet, 3}, {opView, 1}}
-	readerMix = mix{{opGet, 1}}
+	readerMix = mix{{opGet, 3}, {opView, 1}}
 )
 
 func (m mix) pick(r *rand.Rand) kind {
@@ -198,7 +197,7 @@ func (c *client) learn(in input, out output) {
 	switch in.Kind {
 	case opGet:
 		set(in.Keys[0], out.Found[0], out.Vals[0])
-	case opRead2:
+	case opRead2, opView:
 		set(in.Keys[0], out.Found[0], out.Vals[0])
 		set(in.Keys[1], out.Found[1], out.Vals[1])
 	case opPut:

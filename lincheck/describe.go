@@ -63,7 +63,7 @@ func describeOp(in input, out output) string {
 		if !out.Unknown {
 			res += " → " + describeRead(out.Found[0], out.Vals[0])
 		}
-	case opRead2:
+	case opRead2, opView:
 		res += fmt.Sprintf("%s(%s, %s)", kindNames[in.Kind], k0, k1)
 		if !out.Unknown {
 			res += " → " + describeRead(out.Found[0], out.Vals[0]) + ", " + describeRead(out.Found[1], out.Vals[1])

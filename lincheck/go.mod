@@ -10,7 +10,4 @@ require (
 	golang.org/x/sys v0.50.0
 )
 
-require (
-	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/gofrs/flock v0.13.2 // indirect
-)
+require github.com/cespare/xxhash/v2 v2.3.0 // indirect

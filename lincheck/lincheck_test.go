@@ -25,9 +25,9 @@ func TestLinearizable(t *testing.T) {
 	cfg := defaultConfig(t)
 	sd := seed(t)
 	rng := rand.New(rand.NewPCG(sd, 0))
-	mode := "each key of an Update on its own (MAPKV_LINCHECK_UPDATES=atomic checks them as one)"
-	if cfg.atomicUpdates {
-		mode = "Updates atomic"
+	mode := "Updates atomic (MAPKV_LINCHECK_UPDATES=per-key checks each key of one on its own)"
+	if !cfg.atomicUpdates {
+		mode = "each key of an Update on its own"
 	}
 	t.Logf("seed %d (MAPKV_LINCHECK_SEED); writer processes with %v clients, %d readers, rounds of %v, a kill every %v on average; %s",
 		sd, cfg.writers, cfg.readers, cfg.round, cfg.killEvery, mode)

@@ -30,19 +30,14 @@ const (
 	opCAS                        // CompareAndSwap(Keys[0], Old or nil, Vals[0])
 	opAdd                        // Add(Keys[0], Delta)
 	opRead2                      // Update whose fn reads both Keys with tx.Get
-	// VIEW: when kv has DB.View, add `opView // View reading both Keys`
-	// here, its name in kindNames, `case opRead2, opView:` in step and
-	// describeOp, View to the store interface (store.go), the call in apply
-	// (apply.go), and the kind to readerMix (client.go). Its semantics are
-	// exactly opRead2's: both keys as of one point. Every line to change is
-	// marked VIEW.
-	opFinal // the parent's read of every key once no process runs
+	opView                       // View reading both Keys: as opRead2, as of one point
+	opFinal                      // the parent's read of every key once no process runs
 )
 
 var kindNames = map[kind]string{
 	opGet: "Get", opPut: "Put", opDelete: "Delete", opUpdate: "Update",
 	opFailUpdate: "FailingUpdate", opCAS: "CompareAndSwap", opAdd: "Add",
-	opRead2: "Update(tx.Get×2)", opFinal: "Final",
+	opRead2: "Update(tx.Get×2)", opView: "View(Get×2)", opFinal: "Final",
 }
 
 // val is a value as the model sees it. It is a string so that states compare
@@ -104,7 +99,7 @@ func step(s state, in input, out output) (bool, state) {
 	switch in.Kind {
 	case opGet:
 		return out.Unknown || s.reads(k0, out.Found[0], out.Vals[0]), s
-	case opRead2:
+	case opRead2, opView:
 		return out.Unknown || s.reads(k0, out.Found[0], out.Vals[0]) && s.reads(k1, out.Found[1], out.Vals[1]), s
 	case opFinal:
 		for k := range uint8(nKeys) {

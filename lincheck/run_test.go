@@ -85,10 +85,11 @@ func defaultConfig(t *testing.T) config {
 	envDur("MAPKV_LINCHECK_WRITER_PAUSE", &c.writerPause)
 	envDur("MAPKV_LINCHECK_KILL_EVERY", &c.killEvery)
 	envDur("MAPKV_LINCHECK_CHECK_TIMEOUT", &c.checkTimeout)
+	c.atomicUpdates = true
 	switch u := os.Getenv("MAPKV_LINCHECK_UPDATES"); u {
-	case "", "per-key":
-	case "atomic":
-		c.atomicUpdates = true
+	case "", "atomic":
+	case "per-key":
+		c.atomicUpdates = false
 	default:
 		t.Fatalf("MAPKV_LINCHECK_UPDATES=%q: want atomic or per-key", u)
 	}

@@ -22,9 +22,13 @@ type store interface {
 	Update(fn func(tx txn) error) error
 	CompareAndSwap(key, old, new []byte) (bool, error)
 	Add(key []byte, delta int64) (int64, error)
-	// VIEW: View(fn func(tx reader) error) error, with kvStore's method
-	// calling db.View and passing *kv.ReadTx (which has Get) as the reader.
+	View(fn func(tx reader) error) error
 	Close() error
+}
+
+// reader is what a View's fn uses: *kv.ReadTx.
+type reader interface {
+	Get(key []byte) ([]byte, error)
 }
 
 // txn is what an Update's fn uses: *kv.Tx.
@@ -69,6 +73,10 @@ type kvStore struct{ *kv.DB }
 
 func (s kvStore) Update(fn func(tx txn) error) error {
 	return s.DB.Update(func(tx *kv.Tx) error { return fn(tx) })
+}
+
+func (s kvStore) View(fn func(tx reader) error) error {
+	return s.DB.View(func(tx *kv.ReadTx) error { return fn(tx) })
 }
 
 // splitUpdate runs an Update's fn on a buffer and, if fn succeeds, applies
