@@ -170,6 +170,9 @@ func (db *DB) Clear() error {
 		n, more := 0, false
 		err := db.write("Clear", func(t *txn) error {
 			t.swept = true
+			if t.word(hdrRingCap) != 0 && t.word(hdrMainFilled) != 0 {
+				t.setWord(hdrMainFilled, 0) // the cache fills anew
+			}
 			off, log2 := t.table()
 			for i := uint64(0); i < 1<<log2; i++ {
 				pos := off + 8*i

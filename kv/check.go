@@ -209,8 +209,8 @@ func (c *checker) checkTable() {
 		if r, _ := c.metaOf(off); (s&expiresBit != 0) != (r.flags&recExpires != 0) {
 			c.addf(pos/PageSize, pos%PageSize, "slot's expires bit %v, its record's expiry flag %v", s&expiresBit != 0, r.flags&recExpires != 0)
 		}
-		if !c.db.evict && slotUse(s) != 0 {
-			c.addf(pos/PageSize, pos%PageSize, "use bits set in a file that does not evict")
+		if !c.db.evict && (slotUse(s) != 0 || s&smallBit != 0) {
+			c.addf(pos/PageSize, pos%PageSize, "cache bits set in a file that does not evict")
 		}
 		home := h >> (64 - log2)
 		dist := (i - home) & (n - 1)
@@ -242,7 +242,7 @@ func (c *checker) checkTable() {
 // checkRecord verifies the record a slot at pos points to and claims its space.
 func (c *checker) checkRecord(pos, off uint64) ([]byte, bool) {
 	rec, r, st := c.db.readRecord(off, nil)
-	if st != recHit {
+	if st != readHit {
 		c.addf(off/PageSize, off%PageSize, "damaged record (slot at page %d offset %d)", pos/PageSize, pos%PageSize)
 		return nil, false
 	}
@@ -302,12 +302,12 @@ func (c *checker) checkRecord(pos, off uint64) ([]byte, bool) {
 
 func (c *checker) metaOf(off uint64) (recordMeta, bool) {
 	_, r, st := c.db.readRecord(off, nil)
-	return r, st == recHit
+	return r, st == readHit
 }
 
 func (c *checker) keyOf(off uint64) ([]byte, bool) {
 	rec, r, st := c.db.readRecord(off, nil)
-	if st != recHit {
+	if st != readHit {
 		return nil, false
 	}
 	return rec[r.hdr : r.hdr+r.klen], true

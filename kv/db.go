@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,10 +53,6 @@ type DB struct {
 	misses       readCounter  // Gets that did not (cache mode only)
 	pid          uint64       // recorded in the header while this handle writes
 }
-
-// maxStreak bounds how many writes of this handle run under one hold of the
-// flock, so writers in other processes get their turn.
-const maxStreak = 64
 
 // Path returns the file's path as given to Open.
 func (db *DB) Path() string { return db.f.path }
@@ -116,53 +111,6 @@ func (db *DB) Delete(key []byte) error {
 	return db.writeOne("Delete", func(t *txn) error { t.del(key); return nil })
 }
 
-// Update runs fn holding the writer lock, so that fn's reads and writes
-// through tx are serialised with every other writer in every process. If fn
-// returns nil, all of its writes are committed together: a crash at any point
-// leaves all or none of them. If fn returns an error, none are applied and
-// Update returns that error as it is.
-//
-// fn runs once, except in a cache (Options.Evict) whose file is full: when a
-// write of fn's finds no room (it returns an error wrapping ErrFull to fn),
-// Update discards the whole transaction, evicts, and runs fn again, up to 64
-// times; so in a cache fn must have no effect outside tx.
-//
-// Readers do not wait for Update; each key they read is either before or after
-// the whole Update, and View sees all of it or none. Calling the DB's own
-// write methods (Put, Delete, Update), Check, Snapshot or Close from inside fn
-// would wait for the lock fn's Update holds; they detect this and return an
-// error wrapping ErrInvalid instead of deadlocking. Get and ForEach on the DB
-// are fine inside fn but do not see fn's uncommitted writes; tx.Get does.
-func (db *DB) Update(fn func(tx *Tx) error) error {
-	for round := 0; ; round++ {
-		retry := false
-		err := db.write("Update", func(t *txn) error {
-			db.updater.Store(goid())
-			defer db.updater.Store(0)
-			tx := &Tx{t: t}
-			defer func() { tx.t = nil }()
-			err := fn(tx)
-			if t.keys > 1 {
-				// Readers see all of an Update or none of it: they answer
-				// from its log while it is applied.
-				t.window = true
-			}
-			if db.evict && t.short && round < evictRounds {
-				// Discard it all: evict, then run fn again.
-				retry = true
-				return &noRoom{pages: max(t.needPages, 1), err: errNoRoom}
-			}
-			return err
-		})
-		if !db.evict || round == evictRounds || !retry && !errors.Is(err, ErrFull) {
-			return err
-		}
-		if _, eerr := db.evictSome(round, err); eerr != nil {
-			return eerr
-		}
-	}
-}
-
 // write runs op as one transaction under the writer lock and commits it.
 func (db *DB) write(what string, op func(t *txn) error) (err error) {
 	if db.closed.Load() {
@@ -199,24 +147,6 @@ func (db *DB) write(what string, op func(t *txn) error) (err error) {
 	return nil
 }
 
-// repairAtOpen runs Open's recovery (recoverLogs) if the writer lock is free.
-// If another handle holds it, the file is live: that handle opened it first
-// and recovered it then, and a killed writer's log is finished by the next
-// write as always.
-func (db *DB) repairAtOpen() (err error) {
-	db.wmu.Lock()
-	defer db.wmu.Unlock()
-	if !db.f.tryLock() {
-		return nil
-	}
-	db.flockHeld = true
-	db.f.m.Load().store(hdrWriterPID, db.pid)
-	defer db.releaseFlock()
-	defer db.catchFault(&err, debug.SetPanicOnFault(true))
-	_, err = db.recoverLogs()
-	return err
-}
-
 // writable refuses writes on a handle whose flush failed: the kernel may
 // have dropped its dirty pages, so a write that returned nil could still be
 // lost. Reads go on; a new handle starts afresh.
@@ -225,75 +155,6 @@ func (db *DB) writable() error {
 		return fmt.Errorf("kv: %s: %w (%w): check the disk, then open the file again", db.f.path, errSyncFailed, *e)
 	}
 	return nil
-}
-
-// lockWriter takes the writer lock for a write, Check or Snapshot. From inside
-// an Update's fn, which holds it already, it refuses instead of deadlocking.
-func (db *DB) lockWriter() error {
-	if db.insideUpdate() {
-		return fmt.Errorf("kv: called inside Update's fn, which holds the writer lock: use the *Tx's methods: %w", ErrInvalid)
-	}
-	db.waiting.Add(1)
-	db.wmu.Lock()
-	db.waiting.Add(-1)
-	if db.closed.Load() {
-		db.wmu.Unlock()
-		return ErrClosed
-	}
-	if db.flockHeld {
-		return nil
-	}
-	if err := db.f.lock(db.lockTimeout); err != nil {
-		db.wmu.Unlock()
-		return err
-	}
-	db.flockHeld = true
-	db.streak = 0
-	if !db.readOnly {
-		db.f.m.Load().store(hdrWriterPID, db.pid)
-	}
-	return nil
-}
-
-func (db *DB) unlockWriter() {
-	db.streak++
-	if db.waiting.Load() == 0 || db.streak >= maxStreak || db.closed.Load() {
-		db.releaseFlock()
-	}
-	db.wmu.Unlock()
-}
-
-func (db *DB) releaseFlock() {
-	if !db.flockHeld {
-		return
-	}
-	if !db.readOnly {
-		db.f.m.Load().store(hdrWriterPID, 0)
-	}
-	_ = db.f.unlock()
-	db.flockHeld = false
-}
-
-// holdStill takes the writer lock and keeps Close out, so that the file holds
-// still for a Check or a copy; readers go on meanwhile. The caller then
-// finishes a killed writer's commit (recoverPending) where it catches faults.
-func (db *DB) holdStill() (release func(), err error) {
-	if db.closed.Load() {
-		return nil, ErrClosed
-	}
-	if err := db.lockWriter(); err != nil {
-		return nil, err
-	}
-	db.closeMu.RLock()
-	if db.closed.Load() {
-		db.closeMu.RUnlock()
-		db.unlockWriter()
-		return nil, ErrClosed
-	}
-	return func() {
-		db.closeMu.RUnlock()
-		db.unlockWriter()
-	}, nil
 }
 
 // Sync flushes all committed writes to the device. On a read-only DB it does
@@ -384,33 +245,4 @@ func checkPut(key, value []byte) error {
 		return fmt.Errorf("kv: value of %d bytes, the limit is %d: %w", len(value), MaxValueSize, ErrTooLarge)
 	}
 	return nil
-}
-
-// insideUpdate reports whether the calling goroutine is running an Update's fn
-// on this handle.
-func (db *DB) insideUpdate() bool {
-	id := db.updater.Load()
-	return id != 0 && id == goid()
-}
-
-// goid returns the current goroutine's id. It is only called when an Update is
-// running on this handle, to tell a re-entrant write from a concurrent one.
-func goid() int64 {
-	var buf [32]byte
-	n := runtime.Stack(buf[:], false)
-	s := string(buf[:n])
-	const prefix = "goroutine "
-	if len(s) <= len(prefix) {
-		return -1
-	}
-	s = s[len(prefix):]
-	end := 0
-	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
-		end++
-	}
-	id, err := strconv.ParseInt(s[:end], 10, 64)
-	if err != nil {
-		return -1
-	}
-	return id
 }

@@ -28,8 +28,10 @@ import (
 // larger one.
 
 // evictRounds bounds how often one write evicts and retries before it gives
-// up with ErrFull (a file whose space is all taken by one Update, say).
-const evictRounds = 64
+// up with ErrFull (a file whose space is all taken by one Update, say). Each
+// round is one transaction within one log region, about a hundred evictions:
+// freeing whole pages of tiny records for a large value may take hundreds.
+const evictRounds = 4096
 
 // errNoRoom is a write that needs eviction first: no space, or no slot (the
 // table of a cache never grows, so its key count is bounded).
@@ -69,17 +71,22 @@ func (db *DB) writeEvicting(what string, op func(t *txn) error) error {
 		if eerr != nil {
 			return eerr
 		}
-		if n == 0 && round > 2 {
-			return err
+		if n == 0 && round >= forceRound {
+			return err // nothing left that could go
 		}
 	}
 }
 
+// Eviction rounds for one write: the first evict by the policy; a write still
+// short of room after them needs whole pages (a large value, a new slab of
+// another size), so the hand then empties the pages it visits, at first
+// sparing entries in use (their use is aged), from forceRound on sparing none.
+const (
+	policyRounds = 8
+	forceRound   = 16
+)
+
 // evictSome runs one eviction transaction for a write that failed with full.
-// Early rounds evict entries the policy calls cold until 1/64 of MaxSize is
-// freed; from the third round on a write still short of room needs whole
-// pages (a large value, a new slab of another size), so the hand then empties
-// the pages it visits until the write's allocation fits.
 func (db *DB) evictSome(round int, full error) (int, error) {
 	need := uint64(1)
 	var nr *noRoom
@@ -89,11 +96,11 @@ func (db *DB) evictSome(round int, full error) (int, error) {
 	n := 0
 	err := db.write("evict", func(t *txn) error {
 		goal := evictGoal{free: max(db.maxSize/64, need*PageSize), log: t.evictBudget()}
-		if round >= 2 {
+		if round >= policyRounds {
 			// Whole pages: what the write needs, and more each round that
 			// did not suffice (a write's need grows with what it takes).
-			goal.pages = true
-			goal.free = min((need+4)*PageSize<<min(round-2, 10), max(need*PageSize, db.maxSize/8))
+			goal.pages, goal.force = true, round >= forceRound
+			goal.free = min((need+4)*PageSize<<min(round-policyRounds, 10), max(need*PageSize, db.maxSize/8))
 		}
 		n = t.evict(goal)
 		return nil
@@ -106,8 +113,9 @@ func (db *DB) evictSome(round int, full error) (int, error) {
 
 // evictGoal is what one eviction transaction aims for.
 type evictGoal struct {
-	free  uint64 // bytes of free pages (or fresh space under MaxSize) to reach
-	pages bool   // evict every record of a visited page, used or not
+	free  uint64 // bytes to free (with pages: free pages, or fresh space under MaxSize, to reach)
+	pages bool   // free whole pages: only the hand, which empties the pages it visits
+	force bool   // with pages: evict records in use too
 	log   int    // log entries the transaction may add
 }
 
@@ -167,7 +175,7 @@ func (t *txn) evict(goal evictGoal) int {
 	}
 	for !done() {
 		if !goal.pages && t.smallTurn() {
-			if !t.popSmall(now, false, &sw) {
+			if !t.popSmall(now, &sw) {
 				break
 			}
 			continue
@@ -278,7 +286,10 @@ func (t *txn) visitRecord(off uint64, goal evictGoal, now int64, sw *sweep) bool
 		return true // released by this transaction already
 	}
 	gone := r.flags&recExpires != 0 && r.expiry <= now
-	if !gone && !goal.pages {
+	if !gone && !goal.force && p.slot&smallBit != 0 {
+		return true // the small FIFO's: it leaves by the ring, in order
+	}
+	if !gone && !goal.force {
 		if aged, keep := ageOnVisit(p.slot); keep {
 			if _, moved := t.ov.get(p.pos); moved {
 				// This transaction shifted the entry here: its slot reaches

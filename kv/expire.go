@@ -25,8 +25,8 @@ func expiryFor(ttl time.Duration) (uint16, int64) {
 	return recExpires, at
 }
 
-// current is a key's live record as a writer sees it.
-type current struct {
+// keyState is a key's live record as a writer sees it.
+type keyState struct {
 	p       probe
 	meta    recordMeta
 	value   []byte // valid until the transaction writes again
@@ -35,10 +35,10 @@ type current struct {
 }
 
 // lookupLive finds key's record, treating an expired one as absent.
-func (t *txn) lookupLive(key []byte) current {
+func (t *txn) lookupLive(key []byte) keyState {
 	h := hashKey(t.db.seed, key)
 	p := t.find(key, h)
-	c := current{p: p}
+	c := keyState{p: p}
 	if !p.found {
 		return c
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -217,65 +216,6 @@ func (f *file) spanTo(length uint64) func(off uint64, n int) ([]byte, bool) {
 		}
 		return f.m.Load().data[off:end], true
 	}
-}
-
-// lock takes the cross-process writer lock: flock on this handle's own open
-// file description, so two handles in one process exclude each other too. The
-// kernel drops it when the process dies.
-func (f *file) lock(timeout time.Duration) error {
-	err := unix.Flock(f.fd, unix.LOCK_EX|unix.LOCK_NB)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, unix.EWOULDBLOCK) {
-		return fmt.Errorf("kv: lock %s: %w", f.path, err)
-	}
-	if timeout <= 0 {
-		for {
-			err = unix.Flock(f.fd, unix.LOCK_EX)
-			if !errors.Is(err, unix.EINTR) {
-				break
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("kv: lock %s: %w", f.path, err)
-		}
-		return nil
-	}
-	deadline := time.Now().Add(timeout)
-	pause := 20 * time.Microsecond
-	for {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("kv: %s: waited %v: %w", f.path, timeout, ErrLocked)
-		}
-		time.Sleep(min(pause, time.Until(deadline)+time.Microsecond))
-		pause = min(2*pause, 2*time.Millisecond)
-		err = unix.Flock(f.fd, unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			return fmt.Errorf("kv: lock %s: %w", f.path, err)
-		}
-	}
-}
-
-// tryLock takes the writer lock if no handle holds it, without waiting.
-func (f *file) tryLock() bool {
-	return unix.Flock(f.fd, unix.LOCK_EX|unix.LOCK_NB) == nil
-}
-
-func (f *file) unlock() error {
-	return unix.Flock(f.fd, unix.LOCK_UN)
-}
-
-// lockFree reports whether no handle holds the writer lock right now.
-func (f *file) lockFree() bool {
-	if unix.Flock(f.fd, unix.LOCK_SH|unix.LOCK_NB) != nil {
-		return false
-	}
-	_ = unix.Flock(f.fd, unix.LOCK_UN)
-	return true
 }
 
 // testSyncFault, set only by tests, makes a flush fail as a failing disk

@@ -11,7 +11,8 @@ import (
 // The index: an open-addressing table of 8-byte slots with linear probing,
 // living in the shared mapping (docs/format.md, "Slots"). A slot is
 //
-//	bits 63..40  tag: the top 24 bits of the key's seeded hash
+//	bits 63..41  tag: the top 23 bits of the key's seeded hash
+//	bit  40      small: the entry is in a cache's small FIFO (policy.go)
 //	bit  39      expires: the record carries an expiry (recExpires)
 //	bits 38..37  use: the eviction policy's count of the entry's recent uses
 //	             (cache mode only; see useOnWrite, useOnRead, ageOnVisit)
@@ -21,9 +22,10 @@ import (
 // The table has a power-of-two
 // number of slots and a key's home slot is the top bits of its hash, so the
 // tag alone places a key in a larger table: a rehash never reads records
-// while the table has at most 2^24 slots.
+// while the table has at most 2^23 slots.
 const (
-	tagShift   = 40
+	tagShift   = 41
+	smallBit   = 1 << 40 // the entry is in the small FIFO: the main hand passes it by
 	expiresBit = 1 << 39 // the slot's record carries an expiry: sweeps read only these
 	tagBits    = 64 - tagShift
 	useShift   = 37
@@ -233,7 +235,7 @@ func (t *txn) rehash() error {
 	return nil
 }
 
-// hashAt rehashes the key of the record at off (only for tables beyond 2^24 slots).
+// hashAt rehashes the key of the record at off (only for tables beyond 2^23 slots).
 func (t *txn) hashAt(off uint64) uint64 {
 	r := t.recordMeta(off)
 	var key []byte

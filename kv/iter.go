@@ -119,7 +119,7 @@ func (it *iterator) next() (ok bool, err error) {
 			if !sameSlot(v.load(pos), s) || pm.load(page+pageGen) != gen || v.log == nil && m.load(hdrTable) != tw {
 				break // changed under us: look again
 			}
-			if st == recBad {
+			if st == readBad {
 				return false, fmt.Errorf("kv: %s: page %d offset %d: damaged record: %w",
 					f.path, off/PageSize, off%PageSize, ErrCorrupt)
 			}
@@ -184,12 +184,12 @@ func (it *iterator) skipReturned() {
 // readRecord copies the whole record at off into buf and checks it.
 func (db *DB) readRecord(off uint64, buf []byte) ([]byte, recordMeta, int) {
 	if off < PageSize || off%8 != 0 {
-		return buf, recordMeta{}, recBad
+		return buf, recordMeta{}, readBad
 	}
 	var hb [recHeader + 8]byte
 	raw, ok := db.f.span(off, recHeader)
 	if !ok {
-		return buf, recordMeta{}, recBad
+		return buf, recordMeta{}, readBad
 	}
 	copy(hb[:], raw)
 	if ext, ok := db.f.span(off+recHeader, 8); ok {
@@ -197,28 +197,28 @@ func (db *DB) readRecord(off uint64, buf []byte) ([]byte, recordMeta, int) {
 	}
 	r, ok := parseRecordHeader(hb[:])
 	if !ok {
-		return buf, r, recBad
+		return buf, r, readBad
 	}
 	size := r.size()
 	if size <= maxSlabRecord {
 		if in := int(off % PageSize); in < slabHeader || in+size > PageSize {
-			return buf, r, recBad
+			return buf, r, readBad
 		}
 		rec, ok := db.f.span(off, size)
 		if !ok {
-			return buf, r, recBad
+			return buf, r, readBad
 		}
 		buf = append(buf, rec...)
 	} else {
 		if off%PageSize != chainHeader {
-			return buf, r, recBad
+			return buf, r, readBad
 		}
 		if !db.walkChain(off, size, func(b []byte) bool { buf = append(buf, b...); return true }) {
-			return buf, r, recBad
+			return buf, r, readBad
 		}
 	}
 	if !recordSumOK(buf, r) {
-		return buf, r, recBad
+		return buf, r, readBad
 	}
-	return buf, r, recHit
+	return buf, r, readHit
 }

@@ -3,7 +3,6 @@
 package kv
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -233,42 +232,6 @@ func fileType(m fs.FileMode) string {
 	}
 }
 
-// needsInit reports whether the file holds no store yet: empty, all zeros in
-// its first page (a creation cut short before its header reached the disk),
-// or a header that still says "creating". A file with any other content is
-// never written here.
-func needsInit(page []byte) bool {
-	if len(page) < hdrFixedEnd {
-		return !bytes.ContainsFunc(page, func(r rune) bool { return r != 0 })
-	}
-	if hasMagic(page) {
-		return len(page) >= hdrState+8 && le.Uint64(page[hdrState:]) == stateCreating
-	}
-	return !bytes.ContainsFunc(page, func(r rune) bool { return r != 0 })
-}
-
-// initInPlace initialises an existing file while holding its writer lock on
-// this descriptor; a concurrent creator waits, then finds the file ready.
-func initInPlace(path string, fd int, o Options) error {
-	lk := &file{path: path, fd: fd}
-	if err := lk.lock(o.LockTimeout); err != nil {
-		return fmt.Errorf("kv: initialise %s: %w", path, err)
-	}
-	defer lk.unlock()
-	var page [PageSize]byte
-	n, err := unix.Pread(fd, page[:], 0)
-	if err != nil {
-		return fmt.Errorf("kv: initialise %s: %w", path, err)
-	}
-	if !needsInit(page[:n]) {
-		return nil // another process finished it first
-	}
-	if err := initFile(fd, o); err != nil {
-		return fmt.Errorf("kv: initialise %s: %w", path, err)
-	}
-	return nil
-}
-
 func fileFlags(o Options) uint64 {
 	if o.Evict {
 		return flagEvict
@@ -309,7 +272,7 @@ func initFile(fd int, o Options) error {
 	var ringOff, ringCap, ghostOff, ghostBuckets, smallCap uint64
 	if o.Evict && uint64(o.MaxSize) > hw {
 		// A cache's small FIFO and ghost (policy.go) follow its table.
-		ringCap, ghostBuckets = cacheLayout(log2, uint64(o.MaxSize)-hw)
+		ringCap, ghostBuckets = cacheLayout(log2, uint64(o.MaxSize))
 		ringOff = hw
 		ghostOff = ringOff + uint64(roundUp(int64(8*ringCap), PageSize))
 		hw = ghostOff + uint64(roundUp(int64(ghostBuckets*ghostWays*4), PageSize))

@@ -31,6 +31,11 @@ const (
 	hdrGhostOff     = hdrEnd + 80 // u64: the ghost: buckets of ghostWays 32-bit words
 	hdrGhostBuckets = hdrEnd + 88 // u64: a power of two
 	hdrGhostInserts = hdrEnd + 96 // u64: fingerprints inserted so far (the ghost's clock)
+	// hdrMainFilled is 1 once the cache has been full: when it first is, the
+	// small FIFO's oldest entries move to main instead of being evicted until
+	// the small FIFO is down to its share, so that a cache filling for the
+	// first time keeps what it was given (Clear resets it).
+	hdrMainFilled = hdrEnd + 104 // u64
 )
 
 const (
@@ -42,18 +47,15 @@ const (
 	// smallShare sets the small FIFO's share: 1/8 of MaxSize, so that a
 	// stream of new keys keeps at least its last 1/8 of MaxSize.
 	smallShare = 8
-	// mainFull is the share of the space main must hold before a full ring
-	// evicts an unused entry instead of moving it to main: 7/8.
-	mainFullNum, mainFullDen = 7, 8
 )
 
 // cacheLayout sizes the ring and the ghost of a cache whose table has 2^log2
-// slots and whose record space is about space bytes.
-func cacheLayout(log2 uint, space uint64) (ringCap, ghostBuckets uint64) {
-	// Twice the references the small FIFO's share holds at a mean record
-	// of 64 bytes (ringFull lowers the limit to the mean the file has).
-	smallCap := space / smallShare
-	ringCap = max(smallCap/32, 16)
+// slots and MaxSize is maxSize.
+func cacheLayout(log2 uint, maxSize uint64) (ringCap, ghostBuckets uint64) {
+	// The references the small FIFO's share of 1/8 of MaxSize holds in
+	// records of 32 bytes, and an eighth more, so that the ring is never
+	// what limits the share.
+	ringCap = max(maxSize/smallShare/32*9/8, 16)
 	// The ghost remembers a quarter of the slots' worth of evictions (half the
 	// entries the table holds at its bound) in twice as many words.
 	ghostBuckets = max(uint64(1)<<log2/2/ghostWays, 1)
@@ -159,19 +161,11 @@ func (t *txn) admit(h uint64) (use uint64, small bool) {
 	return 0, true
 }
 
-// ringFull reports whether the small FIFO holds as many references as it
-// should: twice what its share holds at the file's mean record size, so that
-// a full ring, not only its share of bytes, lets entries go (to main while
-// main has room: the first fill). The array may hold more.
+// ringFull reports whether the small FIFO's ring has no room for another
+// reference (its share of bytes is held in records of under 32 bytes).
 func (t *txn) ringFull() bool {
 	cap := t.word(hdrRingCap)
-	if cap == 0 {
-		return false
-	}
-	if keys, live := t.word(hdrKeys), t.word(hdrLiveBytes); keys > 0 && live > 0 {
-		cap = min(cap, max(2*t.word(hdrSmallCap)/max(live/keys, 1), 16))
-	}
-	return t.word(hdrRingTail)-t.word(hdrRingHead) >= cap
+	return cap > 0 && t.word(hdrRingTail)-t.word(hdrRingHead) >= cap
 }
 
 // pushSmall records a new key in the small FIFO; the caller made room in the
@@ -202,11 +196,13 @@ func (t *txn) smallTurn() bool {
 
 // popSmall lets the small FIFO's oldest entry go: an entry used since it came
 // in stays, in main; an unused one is evicted and remembered in the ghost,
-// unless (with spare) main holds less than 7/8 of the record space: then it
-// moves to main, so that a cache filling for the first time, or whose main
-// shrank, keeps what it is given. It reports whether it made the step, false
-// when evicting would overrun the log budget.
-func (t *txn) popSmall(now int64, spare bool, sw *sweep) bool {
+// except while the cache fills for the first time (see hdrMainFilled). It
+// reports whether it made the step, false when evicting would overrun the log
+// budget.
+func (t *txn) popSmall(now int64, sw *sweep) bool {
+	if t.logUse()+4 > t.evictBudget() {
+		return false // the ring head, the small bytes, the slot of an entry kept
+	}
 	cap := t.word(hdrRingCap)
 	head := t.word(hdrRingHead)
 	ref := t.word(t.word(hdrRingOff) + 8*(head%cap))
@@ -214,11 +210,14 @@ func (t *txn) popSmall(now int64, spare bool, sw *sweep) bool {
 	if found {
 		gone := r.flags&recExpires != 0 && r.expiry <= now
 		keep := slotUse(p.slot) > 0 && !gone
-		if !keep && !gone && spare {
-			// A cache filling for the first time keeps what it is given:
-			// main takes it until it holds its share of the record space.
-			main := t.word(hdrLiveBytes) - min(t.word(hdrSmallBytes), t.word(hdrLiveBytes))
-			keep = main*mainFullDen < mainFullNum*t.recordSpace()
+		if !keep && !gone && t.word(hdrMainFilled) == 0 {
+			// A cache full for the first time keeps what it was given:
+			// main takes the oldest of it, until the small FIFO is down to
+			// its share, and from then on only what was used.
+			keep = true
+		}
+		if keep && p.slot&smallBit != 0 {
+			t.setWord(p.pos, p.slot&^smallBit) // now in main
 		}
 		if !keep {
 			if t.logUse()+t.shiftCost(p.pos)+releaseCost+2 > t.evictBudget() {
@@ -242,6 +241,9 @@ func (t *txn) popSmall(now int64, spare bool, sw *sweep) bool {
 		small = 0 // an empty ring owns no space, whatever drift the sizes had
 	}
 	t.setWord(hdrSmallBytes, small)
+	if small <= t.word(hdrSmallCap) && t.word(hdrMainFilled) == 0 {
+		t.setWord(hdrMainFilled, 1)
+	}
 	return true
 }
 

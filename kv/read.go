@@ -25,11 +25,11 @@ import (
 
 // Results of reading a record for a key.
 const (
-	recMiss    = iota // another key, or (for a whole probe) no such key
-	recHit            // the key; value appended
-	recExpired        // the key, but its time is up (or a lease)
-	recBad            // bytes that are not a whole record, though nothing changed them
-	recRetry          // a writer changed what was read: look again
+	readMiss   = iota // another key, or (for a whole probe) no such key
+	readHit           // the key; value appended
+	readHidden        // the key, but its time is up (or a lease)
+	readBad           // bytes that are not a whole record, though nothing changed them
+	readRetry         // a writer changed what was read: look again
 )
 
 // maxAttempts bounds a reader's retries; each retry follows a change a writer
@@ -103,7 +103,7 @@ func (db *DB) lookup(dst, key []byte, info *readInfo) ([]byte, error) {
 		}
 		v.m = f.m.Load() // tableInFile may have remapped to reach the table
 		out, st, at := db.probeKey(v, tw, h, key, dst, start, info)
-		if st == recRetry {
+		if st == readRetry {
 			continue
 		}
 		// A window that opened or closed during the probe may have moved the
@@ -113,14 +113,14 @@ func (db *DB) lookup(dst, key []byte, info *readInfo) ([]byte, error) {
 			continue
 		}
 		switch st {
-		case recHit:
+		case readHit:
 			if db.evict && !db.readOnly {
 				if used, changed := useOnRead(at.slot); changed {
 					atomic.CompareAndSwapUint64(m.word(at.pos), at.slot, used)
 				}
 			}
 			return out, nil
-		case recBad:
+		case readBad:
 			return dst[:start], fmt.Errorf("kv: %s: page %d offset %d: damaged record: %w",
 				f.path, slotOff(at.slot)/PageSize, slotOff(at.slot)%PageSize, ErrCorrupt)
 		default:
@@ -148,7 +148,7 @@ type slotAt struct {
 
 // probeKey looks key up in the table tw of view v. Each record whose tag
 // matches is copied and then validated: the slot, the page generation and
-// the table word unchanged since before the copy (recRetry otherwise).
+// the table word unchanged since before the copy (readRetry otherwise).
 func (db *DB) probeKey(v slotView, tw, h uint64, key, dst []byte, start int, info *readInfo) ([]byte, int, slotAt) {
 	toff, log2 := tableParts(tw)
 	tag := h >> tagShift
@@ -159,7 +159,7 @@ func (db *DB) probeKey(v slotView, tw, h uint64, key, dst []byte, start int, inf
 		pos := toff + 8*i
 		s := v.load(pos)
 		if s == 0 {
-			return dst[:start], recMiss, slotAt{pos, 0}
+			return dst[:start], readMiss, slotAt{pos, 0}
 		}
 		if slotTag(s) == tag {
 			off := slotOff(s)
@@ -168,9 +168,9 @@ func (db *DB) probeKey(v slotView, tw, h uint64, key, dst []byte, start int, inf
 				// A slot pointing outside the file: damage, unless a writer
 				// changed it meanwhile.
 				if sameSlot(v.load(pos), s) && m.load(hdrTable) == tw {
-					return dst[:start], recBad, slotAt{pos, s}
+					return dst[:start], readBad, slotAt{pos, s}
 				}
-				return dst[:start], recRetry, slotAt{pos, s}
+				return dst[:start], readRetry, slotAt{pos, s}
 			}
 			pm := db.f.m.Load() // ensure may have remapped: the page is in this one
 			gen := pm.load(page + pageGen)
@@ -184,15 +184,15 @@ func (db *DB) probeKey(v slotView, tw, h uint64, key, dst []byte, start int, inf
 			}
 			loadFence()
 			if !sameSlot(v.load(pos), s) || pm.load(page+pageGen) != gen || v.log == nil && m.load(hdrTable) != tw {
-				return dst[:start], recRetry, slotAt{pos, s}
+				return dst[:start], readRetry, slotAt{pos, s}
 			}
-			if st != recMiss {
+			if st != readMiss {
 				return dst, st, slotAt{pos, s}
 			}
 		}
 		i = (i + 1) & mask
 	}
-	return dst[:start], recMiss, slotAt{}
+	return dst[:start], readMiss, slotAt{}
 }
 
 // tableInFile reports whether a table word read from the file describes a
@@ -217,13 +217,13 @@ func (f *file) span(off uint64, n int) ([]byte, bool) {
 // dst and checks the checksum over exactly the bytes returned.
 func (db *DB) readValue(off uint64, key, dst []byte, info *readInfo) ([]byte, int) {
 	if off < PageSize || off%8 != 0 {
-		return dst, recBad
+		return dst, readBad
 	}
 	var hb [recHeader + 8]byte
 	in := off % PageSize
 	raw, ok := db.f.span(off, int(min(PageSize-in, 2*cacheLine)))
 	if !ok || len(raw) < recHeader {
-		return dst, recBad
+		return dst, readBad
 	}
 	if len(raw) > cacheLine {
 		// Touch the record's second cache line now, with an address that does
@@ -234,7 +234,7 @@ func (db *DB) readValue(off uint64, key, dst []byte, info *readInfo) ([]byte, in
 	copy(hb[:], raw)
 	r, ok := parseRecordHeader(hb[:])
 	if !ok {
-		return dst, recBad
+		return dst, readBad
 	}
 	if r.klen != len(key) {
 		return dst, db.missOrBad(off)
@@ -243,11 +243,11 @@ func (db *DB) readValue(off uint64, key, dst []byte, info *readInfo) ([]byte, in
 	start := len(dst)
 	if size <= maxSlabRecord {
 		if in := int(off % PageSize); in < slabHeader || in+size > PageSize {
-			return dst, recBad
+			return dst, readBad
 		}
 		rec, ok := db.f.span(off, size)
 		if !ok {
-			return dst, recBad
+			return dst, readBad
 		}
 		if !bytes.Equal(rec[r.hdr:r.hdr+r.klen], key) {
 			return dst, db.missOrBad(off) // before copying: a miss allocates nothing
@@ -258,20 +258,20 @@ func (db *DB) readValue(off uint64, key, dst []byte, info *readInfo) ([]byte, in
 		body := dst[start:]
 		k := r.hdr - 4
 		if !bytes.Equal(body[:k], hb[4:r.hdr]) {
-			return dst[:start], recBad // the header changed while we copied
+			return dst[:start], readBad // the header changed while we copied
 		}
 		if !bytes.Equal(body[k:k+r.klen], key) {
 			return dst[:start], db.missOrBad(off)
 		}
 		if uint32(xxhash.Sum64(body)) != r.sum {
-			return dst[:start], recBad
+			return dst[:start], readBad
 		}
 		n := copy(body, body[k+r.klen:])
 		dst = dst[:start+n]
 		return db.expiryCheck(r, dst, start, off, info)
 	} else {
 		if off%PageSize != chainHeader {
-			return dst, recBad
+			return dst, readBad
 		}
 		pos, match := 0, true
 		ok := db.walkChain(off, size, func(b []byte) bool {
@@ -294,7 +294,7 @@ func (db *DB) readValue(off uint64, key, dst []byte, info *readInfo) ([]byte, in
 			return dst[:start], db.missOrBad(off)
 		}
 		if !ok {
-			return dst[:start], recBad
+			return dst[:start], readBad
 		}
 	}
 	var d xxhash.Digest
@@ -303,7 +303,7 @@ func (db *DB) readValue(off uint64, key, dst []byte, info *readInfo) ([]byte, in
 	d.Write(key)
 	d.Write(dst[start:])
 	if uint32(d.Sum64()) != r.sum {
-		return dst[:start], recBad
+		return dst[:start], readBad
 	}
 	return db.expiryCheck(r, dst, start, off, info)
 }
@@ -330,9 +330,9 @@ func (db *DB) expiryCheck(r recordMeta, dst []byte, start int, off uint64, info 
 		*info = readInfo{expiry: r.expiry, flags: r.flags, sum: r.sum, off: off}
 	}
 	if gone || r.flags&recPending != 0 {
-		return dst[:start], recExpired
+		return dst[:start], readHidden
 	}
-	return dst, recHit
+	return dst, readHit
 }
 
 // missOrBad tells a record of another key (its tag collided with ours) from
@@ -342,23 +342,23 @@ func (db *DB) expiryCheck(r recordMeta, dst []byte, start int, off uint64, info 
 func (db *DB) missOrBad(off uint64) int {
 	raw, ok := db.f.span(off, recHeader+8)
 	if !ok {
-		return recBad
+		return readBad
 	}
 	r, ok := parseRecordHeader(raw)
 	if !ok {
-		return recBad
+		return readBad
 	}
 	if size := r.size(); size <= maxSlabRecord {
 		rec, ok := db.f.span(off, size)
 		if !ok || int(off%PageSize)+size > PageSize || !recordSumOK(rec, r) {
-			return recBad
+			return readBad
 		}
-		return recMiss
+		return readMiss
 	}
-	if _, _, st := db.readRecord(off, nil); st != recHit {
-		return recBad
+	if _, _, st := db.readRecord(off, nil); st != readHit {
+		return readBad
 	}
-	return recMiss
+	return readMiss
 }
 
 // walkChain calls fn with successive pieces of the first n bytes of the chained

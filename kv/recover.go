@@ -3,10 +3,12 @@
 package kv
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 
 	"github.com/cespare/xxhash/v2"
+	"golang.org/x/sys/unix"
 )
 
 // Recovery: finishing the commit of a writer that died, or that a power loss
@@ -408,4 +410,44 @@ func recordHolds(off uint64, size int, hash uint64, span func(uint64, int) ([]by
 func (db *DB) pendingRepair() bool {
 	_, ok := db.nextLog(true)
 	return ok
+}
+
+// Half-created files. A file whose creation did not finish (its creator was
+// killed, or a power loss kept only part of it) is recognised by needsInit
+// and initialised again, in place, under the lock.
+
+// needsInit reports whether the file holds no store yet: empty, all zeros in
+// its first page (a creation cut short before its header reached the disk),
+// or a header that still says "creating". A file with any other content is
+// never written here.
+func needsInit(page []byte) bool {
+	if len(page) < hdrFixedEnd {
+		return !bytes.ContainsFunc(page, func(r rune) bool { return r != 0 })
+	}
+	if hasMagic(page) {
+		return len(page) >= hdrState+8 && le.Uint64(page[hdrState:]) == stateCreating
+	}
+	return !bytes.ContainsFunc(page, func(r rune) bool { return r != 0 })
+}
+
+// initInPlace initialises an existing file while holding its writer lock on
+// this descriptor; a concurrent creator waits, then finds the file ready.
+func initInPlace(path string, fd int, o Options) error {
+	lk := &file{path: path, fd: fd}
+	if err := lk.lock(o.LockTimeout); err != nil {
+		return fmt.Errorf("kv: initialise %s: %w", path, err)
+	}
+	defer lk.unlock()
+	var page [PageSize]byte
+	n, err := unix.Pread(fd, page[:], 0)
+	if err != nil {
+		return fmt.Errorf("kv: initialise %s: %w", path, err)
+	}
+	if !needsInit(page[:n]) {
+		return nil // another process finished it first
+	}
+	if err := initFile(fd, o); err != nil {
+		return fmt.Errorf("kv: initialise %s: %w", path, err)
+	}
+	return nil
 }

@@ -2,10 +2,7 @@
 
 package kv
 
-import (
-	"os"
-	"runtime/debug"
-)
+import "runtime/debug"
 
 // Stats describes the store at one moment. It is read without a lock, so
 // while writers run its figures may be a write apart from each other.
@@ -139,24 +136,4 @@ func (db *DB) countExpired(tw uint64, now int64) int64 {
 		}
 	}
 	return n
-}
-
-// writerPID names the process holding the writer lock. The pid word in the
-// header is only a hint (a killed writer leaves its pid behind); the lock
-// itself says whether anyone holds it.
-func (db *DB) writerPID(m *mapping) int {
-	if !db.wmu.TryLock() {
-		return os.Getpid() // a writer of this handle is at work
-	}
-	defer db.wmu.Unlock()
-	if db.flockHeld {
-		return os.Getpid()
-	}
-	if db.f.lockFree() {
-		return 0
-	}
-	if pid := int(m.load(hdrWriterPID)); pid != 0 {
-		return pid
-	}
-	return -1 // held by a reader-only handle (a snapshot or check)
 }

@@ -18,7 +18,7 @@ func (t *txn) put(key, value []byte, flags uint16, expiry int64) error {
 	if !p.found && t.db.evict && t.ringFull() {
 		// The new key's reference needs room in the small FIFO: let its
 		// oldest entry go first (which may move slots), then look again.
-		t.popSmall(nowMillis(), true, nil)
+		t.popSmall(nowMillis(), nil)
 		p = t.find(key, h)
 	}
 	if !p.found && t.needsRoom() {
@@ -60,8 +60,9 @@ func (t *txn) put(key, value []byte, flags uint16, expiry int64) error {
 		var use uint64
 		if p.found {
 			use = useOnWrite(p.slot)
-		} else {
-			use, small = t.admit(h)
+			s |= p.slot & smallBit // it stays where it is
+		} else if use, small = t.admit(h); small {
+			s |= smallBit
 		}
 		s = withUse(s, use)
 	}
