@@ -32,8 +32,9 @@ func TestEvictNeverFull(t *testing.T) {
 	if st.FileSize > maxSize || st.Evictions == 0 {
 		t.Fatalf("after %d writes: %+v", n, st)
 	}
-	// The most recent 1/8 of MaxSize of writes is all there.
-	recent := maxSize / 8 / len(val)
+	// The most recent 1/8 of MaxSize of writes (as the records take it) is
+	// all there.
+	recent := maxSize / 8 / int(allocatedSize(recordSize(len(fmt.Sprint("k", n)), len(val), false)))
 	for i := n - recent; i < n; i++ {
 		if _, err := db.Get([]byte(fmt.Sprint("k", i))); err != nil {
 			t.Fatalf("recent key k%d (of %d) was evicted: %v", i, n, err)
