@@ -20,24 +20,6 @@ package kv
 // everything else, but they are hints: a stale reference (its key deleted or
 // rewritten since) is skipped, a false ghost hit only admits a key to main.
 
-// Cache structures, made at creation after the slot table.
-const (
-	hdrRingOff      = hdrEnd + 32 // u64: the ring of references (8 bytes each)
-	hdrRingCap      = hdrEnd + 40 // u64: references it holds
-	hdrRingHead     = hdrEnd + 48 // u64: references popped so far (the oldest is head % cap)
-	hdrRingTail     = hdrEnd + 56 // u64: references pushed so far
-	hdrSmallBytes   = hdrEnd + 64 // u64: record space of the entries the ring refers to
-	hdrSmallCap     = hdrEnd + 72 // u64: the small FIFO's share of the record space
-	hdrGhostOff     = hdrEnd + 80 // u64: the ghost: buckets of ghostWays 32-bit words
-	hdrGhostBuckets = hdrEnd + 88 // u64: a power of two
-	hdrGhostInserts = hdrEnd + 96 // u64: fingerprints inserted so far (the ghost's clock)
-	// hdrMainFilled is 1 once the cache has been full: when it first is, the
-	// small FIFO's oldest entries move to main instead of being evicted until
-	// the small FIFO is down to its share, so that a cache filling for the
-	// first time keeps what it was given (Clear resets it).
-	hdrMainFilled = hdrEnd + 104 // u64
-)
-
 const (
 	ghostWays   = 8  // 32-bit words a bucket holds: one 32-byte line
 	ghostEpochs = 64 // a fingerprint is forgotten after 64 epochs of G/64 inserts
