@@ -125,9 +125,6 @@ func (s *suite) runDurable(ps []*Peer) {
 			if dr.Commits >= 0 && dr.Writes > 0 {
 				line += fmt.Sprintf("  %.2f commits/write", float64(dr.Commits)/float64(dr.Writes))
 			}
-			if dr.Written >= 0 && dr.Writes > 0 {
-				line += "  " + fmtBytes(dr.Written/dr.Writes) + "/write"
-			}
 			if dr.Err != "" {
 				line += " ERROR: " + dr.Err
 			}
@@ -170,16 +167,13 @@ func (s *suite) prepareDurable(p *Peer) (durableStore, error) {
 
 // writerResult is what one writer did: its writes, when it started and
 // ended (Unix nanoseconds, comparable between processes), the latency of
-// each call in nanoseconds, the heap allocations it made and the bytes it
-// sent to the storage layer (-1: unknown). The last two are counted per
-// process: writers that share one put theirs on the first.
+// each call in nanoseconds and the heap allocations it made.
 type writerResult struct {
 	Writes  int64   `json:"writes"`
 	Start   int64   `json:"start"`
 	End     int64   `json:"end"`
 	Lat     []int64 `json:"lat"`
 	Mallocs uint64  `json:"mallocs"`
-	Written int64   `json:"written"`
 	Err     string  `json:"error,omitempty"`
 }
 
@@ -218,7 +212,7 @@ func durableWriter(st Store, vals *values, w int, loaded, max int64, dur time.Du
 
 // durableRun measures one mode on one store in round r.
 func (s *suite) durableRun(ds durableStore, m durableMode, r int) DurableRun {
-	dr := DurableRun{Store: ds.p.Name, Workload: m.workload, Writers: m.writers, Round: r, Commits: -1, Written: -1}
+	dr := DurableRun{Store: ds.p.Name, Workload: m.workload, Writers: m.writers, Round: r, Commits: -1}
 	var results []writerResult
 	var err error
 	if m.processes {
@@ -232,15 +226,9 @@ func (s *suite) durableRun(ds durableStore, m durableMode, r int) DurableRun {
 	var lat []time.Duration
 	var first, last int64
 	var mallocs uint64
-	var written int64
 	for i, wr := range results {
 		dr.Writes += wr.Writes
 		mallocs += wr.Mallocs
-		if wr.Written < 0 || written < 0 {
-			written = -1
-		} else {
-			written += wr.Written
-		}
 		for _, ns := range wr.Lat {
 			lat = append(lat, time.Duration(ns))
 		}
@@ -256,7 +244,6 @@ func (s *suite) durableRun(ds durableStore, m durableMode, r int) DurableRun {
 		dr.Wall = time.Duration(last - first)
 		dr.NsPerWrite = float64(dr.Wall) / float64(dr.Writes)
 		dr.AllocsPerOp = float64(mallocs) / float64(dr.Writes)
-		dr.Written = written
 	}
 	if len(lat) > 0 {
 		slices.Sort(lat)
@@ -289,7 +276,6 @@ func (s *suite) writerGoroutines(ds durableStore, n int) ([]writerResult, int64,
 	runtime.GC()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	wb0 := writeBytes()
 	for w := range n {
 		ready.Add(1)
 		done.Add(1)
@@ -303,15 +289,10 @@ func (s *suite) writerGoroutines(ds durableStore, n int) ([]writerResult, int64,
 	ready.Wait()
 	close(startGate)
 	done.Wait()
-	wb1 := writeBytes()
 	runtime.ReadMemStats(&m1)
-	// The process's figures, all on the first writer: only the sums are
+	// The process's allocations, all on the first writer: only the sum is
 	// reported.
 	results[0].Mallocs = m1.Mallocs - m0.Mallocs
-	results[0].Written = -1
-	if wb0 >= 0 && wb1 >= 0 {
-		results[0].Written = wb1 - wb0
-	}
 	commits := int64(-1)
 	if after := commitsOf(st); before >= 0 && after >= 0 {
 		commits = after - before

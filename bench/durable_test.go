@@ -67,9 +67,6 @@ func TestDurable(t *testing.T) {
 		if dr.Wall <= 0 || dr.NsPerWrite <= 0 || dr.P50 <= 0 || dr.P50 > dr.P99 || dr.P99 > dr.Max {
 			t.Errorf("%s round %d: wall %v, %.0f ns/write, p50 %v p99 %v max %v", name, dr.Round, dr.Wall, dr.NsPerWrite, dr.P50, dr.P99, dr.Max)
 		}
-		if want := 4096 * dr.Writes; dr.Store == floorName && dr.Written >= 0 && dr.Written < want {
-			t.Errorf("%s round %d: %d bytes written for %d writes of 4 KiB", name, dr.Round, dr.Written, dr.Writes)
-		}
 		// Every store here counts its commits. One writer, or writers
 		// with a handle each, commit once per Put; goroutines sharing a
 		// mapkv handle may share a commit, never split one.

@@ -70,15 +70,9 @@ func writerMain(c writerFlags) int {
 	}
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	wb0 := writeBytes()
 	wr = durableWriter(st, newValues(seedValues), c.index, c.keys, c.max, c.dur)
-	wb1 := writeBytes()
 	runtime.ReadMemStats(&m1)
 	wr.Mallocs = m1.Mallocs - m0.Mallocs
-	wr.Written = -1
-	if wb0 >= 0 && wb1 >= 0 {
-		wr.Written = wb1 - wb0
-	}
 	if err := st.Close(); err != nil && wr.Err == "" {
 		wr.Err = "writer close: " + err.Error()
 	}

@@ -82,9 +82,7 @@ func durableMarkdown(b *strings.Builder, rep *Report) {
 		"the stores interleaved and the order rotated by one each round. *per write* is the wall time of all " +
 		"writers together over their writes; *× floor* is the median over the rounds of its ratio to the floor's " +
 		"single writer in the same round; the latencies are those of single calls over every writer; " +
-		"*commits/write* is the store's own count of write transactions (for the floor, its fdatasyncs); " +
-		"*written/write* is what the writers' processes sent to the storage layer (Linux's write_bytes: pages dirtied, " +
-		"through write(2) or a mapping), which each flush must write.\n\n")
+		"*commits/write* is the store's own count of write transactions (for the floor, its fdatasyncs).\n\n")
 	var rows [][]string
 	for _, st := range ranStores(rep) {
 		name := st
@@ -101,15 +99,15 @@ func durableMarkdown(b *strings.Builder, rep *Report) {
 			runs := durableRounds(rep, st, m.workload)
 			switch {
 			case skip != "":
-				rows = append(rows, []string{name, durableHow[m.workload], "not run: " + skip, "", "", "", "", "", "", "", "", ""})
+				rows = append(rows, []string{name, durableHow[m.workload], "not run: " + skip, "", "", "", "", "", "", "", ""})
 				continue
 			case len(runs) == 0:
 				if slices.ContainsFunc(rep.Durable, func(dr DurableRun) bool { return dr.Store == st && dr.Workload == m.workload }) {
-					rows = append(rows, []string{name, durableHow[m.workload], "error", "", "", "", "", "", "", "", "", ""})
+					rows = append(rows, []string{name, durableHow[m.workload], "error", "", "", "", "", "", "", "", ""})
 				}
 				continue
 			}
-			var ns, p50, p99, p999, cpw, bpw []float64
+			var ns, p50, p99, p999, cpw []float64
 			var writes int64
 			var worst time.Duration
 			failed := slices.ContainsFunc(rep.Durable, func(dr DurableRun) bool {
@@ -123,9 +121,6 @@ func durableMarkdown(b *strings.Builder, rep *Report) {
 				if dr.Commits >= 0 {
 					cpw = append(cpw, float64(dr.Commits)/float64(dr.Writes))
 				}
-				if dr.Written >= 0 {
-					bpw = append(bpw, float64(dr.Written)/float64(dr.Writes))
-				}
 			}
 			cost := fmtNsDur(median(ns))
 			if failed {
@@ -135,18 +130,15 @@ func durableMarkdown(b *strings.Builder, rep *Report) {
 			if rs := roundRatios(rep, [2]string{st, m.workload}, [2]string{floorName, "durable-put"}); len(rs) > 0 {
 				xfloor = fmtRatio(median(rs))
 			}
-			commits, written := "–", "–"
+			commits := "–"
 			if len(cpw) > 0 {
 				commits = fmtRatio(median(cpw))
 			}
-			if len(bpw) > 0 {
-				written = fmtBytes(int64(median(bpw)))
-			}
 			rows = append(rows, []string{name, durableHow[m.workload], cost, spread(ns, fmtNsDur), xfloor,
-				fmtNsDur(median(p50)), fmtNsDur(median(p99)), fmtNsDur(median(p999)), fmtDur(worst), commits, written, fmt.Sprint(writes)})
+				fmtNsDur(median(p50)), fmtNsDur(median(p99)), fmtNsDur(median(p999)), fmtDur(worst), commits, fmt.Sprint(writes)})
 		}
 	}
-	table(b, "ll", []string{"store", "writers", "per write", "rounds min–max", "× floor", "p50", "p99", "p99.9", "max", "commits/write", "written/write", "writes"}, rows)
+	table(b, "ll", []string{"store", "writers", "per write", "rounds min–max", "× floor", "p50", "p99", "p99.9", "max", "commits/write", "writes"}, rows)
 
 	fmt.Fprintf(b, "### Targets (issue 9, item 3)\n\n")
 	rows = nil

@@ -57,21 +57,3 @@ func kernelVersion() string {
 	}
 	return "Linux " + strings.TrimSpace(string(rel))
 }
-
-// writeBytes returns the bytes this process has caused to be written to the
-// storage layer (write_bytes of /proc/self/io: a page counts when it is
-// dirtied, through write(2) or a shared mapping alike), or -1.
-func writeBytes() int64 {
-	b, err := os.ReadFile("/proc/self/io")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "write_bytes:"); ok {
-			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
-				return n
-			}
-		}
-	}
-	return -1
-}

@@ -27,7 +27,3 @@ func memStatus(pid int) (MemStatus, error) {
 }
 
 func kernelVersion() string { return runtime.GOOS }
-
-// writeBytes returns -1: the bytes a process writes to the device are
-// counted on Linux only.
-func writeBytes() int64 { return -1 }

@@ -151,10 +151,7 @@ type DurableRun struct {
 	Max  time.Duration `json:"max_ns"`
 	// Commits is the store's own count of write transactions committed
 	// during the run (every handle, every process), -1 if it has none.
-	Commits int64 `json:"commits"`
-	// Written is the bytes the writers' processes sent to the storage
-	// layer during the run (Linux's write_bytes), -1 where unknown.
-	Written int64  `json:"written_bytes"`
+	Commits int64  `json:"commits"`
 	Skip    string `json:"skip,omitempty"`
 	Err     string `json:"error,omitempty"`
 }
