@@ -24,7 +24,7 @@ func main() {
 	keys := fs.Int("keys", 0, "keys to load (default 1M, or 100k with -quick)")
 	budget := fs.Duration("budget", 0, "time bound of one workload (default 12s, or 3s with -quick)")
 	huge := fs.Bool("huge", false, "add 10M keys to the cost-vs-size runs (slow, ~2 GB of disk per store)")
-	storesFlag := fs.String("stores", "", "comma-separated stores to run (default all but mapkv-sync and lmdb-sync)")
+	storesFlag := fs.String("stores", "", "comma-separated stores to run (default all but the durable-only ones: mapkv-sync, lmdb-sync and the floor)")
 	durable := fs.Bool("durable", false, "run only the durable writes (1 writer, 4 goroutines, 4 processes), on the stores that flush every commit (mapkv-sync, bbolt, lmdb-sync) and the floor (pwrite+fdatasync)")
 	rounds := fs.Int("rounds", 3, "rounds of the durable writes: every measurement runs once a round, the stores interleaved; the report gives medians")
 	out := fs.String("out", "results", "directory for the report; written to OUT/MODE/")
