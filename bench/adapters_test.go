@@ -16,6 +16,9 @@ func TestRoundTrip(t *testing.T) {
 			if p.Unavailable != "" {
 				t.Skip(p.Unavailable)
 			}
+			if p.Baseline {
+				t.Skip("a baseline, not a key-value store (TestDurable runs it)")
+			}
 			cfg := Config{Dir: t.TempDir(), Fresh: true}
 			if p.InMemory {
 				srv, err := startRedis()
@@ -120,19 +123,49 @@ func TestReport(t *testing.T) {
 	}
 }
 
-// TestReportDurable renders a -durable run: durable-put's ratios are to
-// mapkv-sync, and the sections a durable run does not fill are left out.
+// TestReportDurable renders a -durable run: the durable rows' ratios are to
+// mapkv-sync, the sections a durable run does not fill are left out, and the
+// targets are the medians of the per-round ratios.
 func TestReportDurable(t *testing.T) {
-	rep := &Report{Mode: "test-durable", Keys: 1000, Budget: time.Second,
-		Peers: []PeerStatus{{Name: "mapkv-sync", Ran: true, MultiProcess: true}, {Name: "lmdb-sync", Ran: true, MultiProcess: true}}}
-	for i, st := range []string{"mapkv-sync", "lmdb-sync"} {
-		rep.Results = append(rep.Results, Result{Store: st, Workload: "durable-put", Ops: 10, Wanted: 1000, NsPerOp: float64(1000 * (i + 1))})
+	rep := &Report{Mode: "test-durable", Keys: 1000, Budget: time.Second, Rounds: 2,
+		Peers: []PeerStatus{{Name: floorName, Ran: true, Baseline: true}, {Name: "mapkv-sync", Ran: true, MultiProcess: true},
+			{Name: "bbolt", Ran: true, WhyNot: "one process"}, {Name: "lmdb-sync", Ran: true, MultiProcess: true}}}
+	run := func(store, workload string, round int, us float64, commits int64) DurableRun {
+		return DurableRun{Store: store, Workload: workload, Round: round, Writes: 100, NsPerWrite: us * 1000,
+			P50: time.Duration(us/2) * time.Microsecond, P99: time.Duration(us*3) * time.Microsecond, Commits: commits}
 	}
+	rep.Durable = []DurableRun{
+		// Round 0 is fast and round 1 slow, so the medians of the stores'
+		// figures would give other ratios than the rounds' own ratios.
+		run(floorName, "durable-put", 0, 100, 100), run(floorName, "durable-put", 1, 200, 100),
+		run("mapkv-sync", "durable-put", 0, 110, 100), run("mapkv-sync", "durable-put", 1, 260, 100), // 1.1, 1.3
+		run("lmdb-sync", "durable-put", 0, 400, 100), run("lmdb-sync", "durable-put", 1, 400, 100), // 0.275, 0.65
+		run("mapkv-sync", "durable-put-4g", 0, 60, 25), run("mapkv-sync", "durable-put-4g", 1, 60, 25), // 0.6, 0.3
+		run("mapkv-sync", "durable-put-4p", 0, 500, 100),
+		{Store: "mapkv-sync", Workload: "durable-put-4p", Round: 1, Err: "writer 2: boom"},
+		{Store: "bbolt", Workload: "durable-put-4p", Round: -1, Skip: "a second process cannot open the store (see Stores)"},
+	}
+	rep.Results = durableResults(rep.Durable)
 	md := markdown(rep)
-	if want := "| durable-put | 1000* (1.00×) | 2000* (2.00×) |"; !strings.Contains(md, want) {
-		t.Errorf("markdown lacks %q:\n%s", want, md)
+	for _, want := range []string{
+		"| durable-put | 150000 (0.81×) | 185000 (1.00×) | – | 400000 (2.16×) |",
+		"| floor-pwrite-fdatasync (baseline) | mapkv-sync |",
+		"| mapkv-sync | 1 | 185 µs | 110 µs–260 µs | 1.20 | 92 µs | 555 µs |",
+		"| mapkv-sync | 4 goroutines, one handle | 60 µs | 60 µs–60 µs | 0.45 |",
+		"| mapkv-sync | 4 processes, a handle each | 500 µs ⚠ | – | 5.00 |",
+		"| 0.25 | 200 |", // commits/write and writes of the 4g row (two rounds)
+		"| bbolt | 4 processes, a handle each | not run: a second process cannot open the store (see Stores) |",
+		"| mapkv-sync 1 writer / floor | 1.20 | 1.10–1.30 | ≤ 1.2 | yes |",
+		"| mapkv-sync 1 writer / lmdb-sync 1 writer | 0.46 | 0.28–0.65 | ≤ 0.5 | yes |",
+		"| mapkv-sync 4 goroutines, one handle, per write / floor | 0.45 | 0.30–0.60 | ≤ 0.5 | yes |",
+		"| mapkv-sync 4 processes, per write / floor | 5.00 | – | ≤ 0.5 | **no** |",
+		"mapkv-sync durable-put-4p round 2: writer 2: boom (after 0 writes)",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
 	}
-	for _, absent := range []string{"## Size", "## Reader process", "## Cost vs key count", "get-hit"} {
+	for _, absent := range []string{"## Size", "## Reader process", "## Cost vs key count", "## Latency", "get-hit", "floor-pwrite-fdatasync (baseline, not a key-value store) | 4"} {
 		if strings.Contains(md, absent) {
 			t.Errorf("markdown has %q:\n%s", absent, md)
 		}
@@ -141,5 +174,8 @@ func TestReportDurable(t *testing.T) {
 		if !strings.HasPrefix(svg, "<svg") {
 			t.Errorf("bad svg: %.200s", svg)
 		}
+	}
+	if svg := workloadChart(rep); !strings.Contains(svg, "durable-put-4g") || !strings.Contains(svg, floorName) {
+		t.Errorf("the chart lacks the durable rows or the floor: %.300s", svg)
 	}
 }

@@ -24,8 +24,9 @@ func init() {
 			},
 			WhyNot: "a read-write Open takes an exclusive flock and a read-only Open a shared one: " +
 				"a second process cannot open the file while a writer has it open",
-			Notes:   notes,
-			Durable: !noSync,
+			Notes:         notes,
+			Durable:       !noSync,
+			ConcurrentPut: true,
 		})
 	}
 }
@@ -93,6 +94,15 @@ func (s *boltStore) Snapshot(dst string) error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		return tx.CopyFile(dst, os.FileMode(0o600))
 	})
+}
+
+// Commits returns the ID of the last committed write transaction.
+func (s *boltStore) Commits() (n int64, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		n = int64(tx.ID())
+		return nil
+	})
+	return n, err
 }
 
 // DataFile returns the database file.

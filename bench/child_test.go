@@ -8,14 +8,20 @@ import (
 	"time"
 )
 
-// TestMain lets the test binary serve as the reader process, as the bench
-// binary does: readerProcess re-executes os.Executable().
+// TestMain lets the test binary serve as the reader and the writer
+// processes, as the bench binary does: readerProcess and writerProcesses
+// re-execute os.Executable().
 func TestMain(m *testing.M) {
-	if slices.Contains(os.Args, "-reader-store") {
-		fs := flag.NewFlagSet("reader", flag.ExitOnError)
+	if slices.Contains(os.Args, "-reader-store") || slices.Contains(os.Args, "-writer-store") {
+		fs := flag.NewFlagSet("child", flag.ExitOnError)
 		var c childFlags
 		c.register(fs)
+		var w writerFlags
+		w.register(fs)
 		fs.Parse(os.Args[1:])
+		if w.store != "" {
+			os.Exit(writerMain(w))
+		}
 		os.Exit(childMain(c))
 	}
 	os.Exit(m.Run())
@@ -31,6 +37,9 @@ func TestReaderProcess(t *testing.T) {
 		t.Run(p.Name, func(t *testing.T) {
 			if p.Unavailable != "" {
 				t.Skip(p.Unavailable)
+			}
+			if p.Baseline {
+				t.Skip("a baseline: it has no reads")
 			}
 			set := quickSettings()
 			set.readerDur = 300 * time.Millisecond

@@ -19,14 +19,16 @@ func init() {
 			"Get renews one read transaction per call and copies the value out",
 	})
 	register(&Peer{
-		Name:         "lmdb-sync",
-		Order:        21,
-		Open:         func(cfg Config) (Store, error) { return openLMDB(cfg, false) },
-		MultiProcess: true,
-		Durable:      true,
-		DurableOnly:  true,
+		Name:          "lmdb-sync",
+		Order:         21,
+		Open:          func(cfg Config) (Store, error) { return openLMDB(cfg, false) },
+		MultiProcess:  true,
+		Durable:       true,
+		DurableOnly:   true,
+		ConcurrentPut: true,
 		Notes: "lmdb-go (cgo), default flags (durable commit: data pages and meta page synced per transaction), " +
-			"16 GiB map (durable workload only)",
+			"16 GiB map; concurrent Puts are write transactions of their own, one at a time (LMDB's writer mutex), " +
+			"in goroutines of one handle or in processes of their own (durable workload only)",
 	})
 }
 
@@ -126,6 +128,16 @@ func (s *lmdbStore) Snapshot(dst string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// Commits returns the ID of the last committed write transaction: LMDB
+// numbers every commit of every process.
+func (s *lmdbStore) Commits() (int64, error) {
+	info, err := s.env.Info()
+	if err != nil {
+		return 0, err
+	}
+	return info.LastTxnID, nil
 }
 
 // DataFile returns the environment's data file.

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,8 +24,9 @@ func main() {
 	keys := fs.Int("keys", 0, "keys to load (default 1M, or 100k with -quick)")
 	budget := fs.Duration("budget", 0, "time bound of one workload (default 12s, or 3s with -quick)")
 	huge := fs.Bool("huge", false, "add 10M keys to the cost-vs-size runs (slow, ~2 GB of disk per store)")
-	storesFlag := fs.String("stores", "", "comma-separated stores to run (default all but mapkv-sync and lmdb-sync)")
-	durable := fs.Bool("durable", false, "run only durable-put, on the stores that flush every commit (mapkv-sync, bbolt, lmdb-sync)")
+	storesFlag := fs.String("stores", "", "comma-separated stores to run (default all but the durable-only ones: mapkv-sync, lmdb-sync and the floor)")
+	durable := fs.Bool("durable", false, "run only the durable writes (1 writer, 4 goroutines, 4 processes), on the stores that flush every commit (mapkv-sync, bbolt, lmdb-sync) and the floor (pwrite+fdatasync)")
+	rounds := fs.Int("rounds", 3, "rounds of the durable writes: every measurement runs once a round, the stores interleaved; the report gives medians")
 	out := fs.String("out", "results", "directory for the report; written to OUT/MODE/")
 	hitratio := fs.Bool("hitratio", false, "replay the cache traces of issue 11 through LRU, otter, ristretto, mapkv and the simulated policies (-quick: small traces); writes OUT/hitratio-MODE/")
 	hitCaches := fs.String("caches", "", "with -hitratio: comma-separated caches to run (default all)")
@@ -33,10 +35,15 @@ func main() {
 	putbound := fs.Bool("putbound", false, "time mapkv Put of 1 KiB values far below MaxSize and at it (issue 11)")
 	var child childFlags
 	child.register(fs)
+	var writer writerFlags
+	writer.register(fs)
 	fs.Parse(os.Args[1:])
 
 	if child.store != "" {
 		os.Exit(childMain(child))
+	}
+	if writer.store != "" {
+		os.Exit(writerMain(writer))
 	}
 
 	if *hitratio {
@@ -69,6 +76,11 @@ func main() {
 		set.durable = true
 		set.mode += "-durable"
 	}
+	if *rounds < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -rounds must be at least 1")
+		os.Exit(2)
+	}
+	set.rounds = *rounds
 	want := map[string]bool{}
 	for _, name := range strings.Split(*storesFlag, ",") {
 		if name = strings.TrimSpace(name); name != "" {
@@ -121,8 +133,13 @@ func run(set settings, want map[string]bool, out string) int {
 	}()
 
 	fmt.Fprintf(os.Stderr, "bench: mode %s, %d keys, %v per workload, stores in %s\n", set.mode, set.keys, set.budget, tmp)
+	var durable []*Peer
 	for _, p := range allPeers() {
 		if !want[p.Name] {
+			continue
+		}
+		if set.durable || p.DurableOnly {
+			durable = append(durable, p)
 			continue
 		}
 		ps := PeerStatus{Name: p.Name, Notes: p.Notes, MultiProcess: p.MultiProcess, WhyNot: p.WhyNot, Problem: p.Unavailable}
@@ -150,6 +167,10 @@ func run(set settings, want map[string]bool, out string) int {
 			fmt.Fprintf(os.Stderr, "== %s: SKIPPED or stopped: %s\n", p.Name, ps.Problem)
 		}
 		s.rep.Peers = append(s.rep.Peers, ps)
+	}
+	if len(durable) > 0 {
+		s.runDurable(durable)
+		slices.SortStableFunc(s.rep.Peers, func(a, b PeerStatus) int { return peers[a.Name].Order - peers[b.Name].Order })
 	}
 	// Clean up before printing: a closed stdout (a pipe into head) ends
 	// the process on the first write.

@@ -18,13 +18,15 @@ func init() {
 			"Get is AppendGet into a reused buffer; Batch is one Update; Snapshot syncs the copy and renames it",
 	})
 	register(&Peer{
-		Name:         "mapkv-sync",
-		Order:        1,
-		Open:         func(cfg Config) (Store, error) { return openMapkv(cfg, true) },
-		MultiProcess: true,
-		Durable:      true,
-		DurableOnly:  true,
-		Notes:        "Options{Sync: true}: every commit is on the device before it returns (durable workload only)",
+		Name:          "mapkv-sync",
+		Order:         1,
+		Open:          func(cfg Config) (Store, error) { return openMapkv(cfg, true) },
+		MultiProcess:  true,
+		Durable:       true,
+		DurableOnly:   true,
+		ConcurrentPut: true,
+		Notes: "Options{Sync: true}: every commit is on the device before it returns; goroutines of one handle " +
+			"that write at once share one commit (group commit); durable workload only",
 	})
 }
 
@@ -76,6 +78,10 @@ func (s *mapkvStore) ExtraSnapshots() map[string]func(dst string) error {
 		},
 	}
 }
+
+// Commits returns the transactions committed to the file by every handle
+// of every process (Stats.Commits).
+func (s *mapkvStore) Commits() (int64, error) { return s.db.Stats().Commits, nil }
 
 // DataFile returns the store's file.
 func (s *mapkvStore) DataFile() string { return s.db.Path() }

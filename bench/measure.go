@@ -67,13 +67,28 @@ func sampleLatency(store, opName string, n int, budget time.Duration, op func(i 
 		return l, err
 	}
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
-		k := int(p * float64(len(lat)))
-		if k >= len(lat) {
-			k = len(lat) - 1
-		}
-		return lat[k]
-	}
-	l.P50, l.P99, l.P999, l.Max = pct(0.50), pct(0.99), pct(0.999), lat[len(lat)-1]
+	l.P50, l.P99, l.P999, l.Max = percentile(lat, 0.50), percentile(lat, 0.99), percentile(lat, 0.999), lat[len(lat)-1]
 	return l, err
+}
+
+// percentile returns the p-quantile (0 <= p <= 1) of the sorted, non-empty
+// lat.
+func percentile(lat []time.Duration, p float64) time.Duration {
+	k := int(p * float64(len(lat)))
+	if k >= len(lat) {
+		k = len(lat) - 1
+	}
+	return lat[k]
+}
+
+// median returns the median of xs, 0 if it is empty; xs is not modified.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

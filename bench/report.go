@@ -11,30 +11,32 @@ import (
 // from the reader processes.
 var workloadOrder = []string{
 	"load-1", "load-batch", "get-hit", "get-hit-copy", "get-miss", "overwrite", "mix-90/10",
-	"reader-alone", "2proc-reader", "2proc-writer", "durable-put",
+	"reader-alone", "2proc-reader", "2proc-writer", "durable-put", "durable-put-4g", "durable-put-4p",
 }
 
 // baseStore is the store the ratios of a workload's row are relative to:
-// mapkv, or for durable-put mapkv with Sync.
+// mapkv, or for the durable writes mapkv with Sync.
 func baseStore(workload string) string {
-	if workload == "durable-put" {
+	if strings.HasPrefix(workload, "durable-put") {
 		return "mapkv-sync"
 	}
 	return "mapkv"
 }
 
 var workloadDoc = map[string]string{
-	"load-1":       "Put of new keys, one per call, fresh store",
-	"load-batch":   "new keys, 1000 per transaction (per key)",
-	"get-hit":      "Get of a random stored key into a reused buffer",
-	"get-hit-copy": "Get returning a new slice (mapkv's Get)",
-	"get-miss":     "Get of a random absent key",
-	"overwrite":    "Put of a random existing key, new value",
-	"mix-90/10":    "90% Get, 10% overwrite, random keys",
-	"reader-alone": "Get in a second process, no writer",
-	"2proc-reader": "Get in a second process while this one writes",
-	"2proc-writer": "overwrite in this process while the other reads",
-	"durable-put":  "Put of a random existing key, one durable commit per call (ratio to mapkv-sync; stores that flush every commit only)",
+	"load-1":         "Put of new keys, one per call, fresh store",
+	"load-batch":     "new keys, 1000 per transaction (per key)",
+	"get-hit":        "Get of a random stored key into a reused buffer",
+	"get-hit-copy":   "Get returning a new slice (mapkv's Get)",
+	"get-miss":       "Get of a random absent key",
+	"overwrite":      "Put of a random existing key, new value",
+	"mix-90/10":      "90% Get, 10% overwrite, random keys",
+	"reader-alone":   "Get in a second process, no writer",
+	"2proc-reader":   "Get in a second process while this one writes",
+	"2proc-writer":   "overwrite in this process while the other reads",
+	"durable-put":    "Put of a random existing key that is on the device when it returns, one writer (ratio to mapkv-sync; stores that flush every commit only; median of the rounds)",
+	"durable-put-4g": "the same by 4 goroutines on one handle at once, per write (wall time / writes of all four)",
+	"durable-put-4p": "the same by 4 processes, a handle each, per write",
 }
 
 // ranStores returns the stores that have results, in table order.
@@ -170,7 +172,13 @@ func markdown(rep *Report) string {
 
 	// Main table: ns/op and the ratio to mapkv.
 	b.WriteString("## Time per operation (ns/op; ratio to mapkv, above 1 is slower than mapkv)\n\n")
-	header := append([]string{"workload"}, stores...)
+	header := []string{"workload"}
+	for _, st := range stores {
+		if peerStatus(rep, st).Baseline {
+			st += " (baseline)"
+		}
+		header = append(header, st)
+	}
 	var rows [][]string
 	capped, errs := false, false
 	var shown []string
@@ -243,27 +251,15 @@ func markdown(rep *Report) string {
 	}
 	table(&b, "", header, rows)
 
-	// Latency.
-	b.WriteString("## Latency of single operations (random keys, each timed on its own)\n\n")
-	rows = nil
-	for _, st := range stores {
-		row := []string{st}
-		for _, op := range []string{"get", "put"} {
-			var l Latency
-			for _, x := range rep.Latencies {
-				if x.Store == st && x.Op == op {
-					l = x
-				}
-			}
-			if l.Samples == 0 {
-				row = append(row, "–", "–", "–", "–", "–")
-				continue
-			}
-			row = append(row, fmtDur(l.P50), fmtDur(l.P99), fmtDur(l.P999), fmtDur(l.Max), fmt.Sprint(l.Samples))
-		}
-		rows = append(rows, row)
+	// The durable writes: their own tables (durablereport.go).
+	if len(rep.Durable) > 0 {
+		durableMarkdown(&b, rep)
 	}
-	table(&b, "", []string{"store", "get p50", "get p99", "get p99.9", "get max", "samples", "put p50", "put p99", "put p99.9", "put max", "samples"}, rows)
+
+	// Latency.
+	if len(rep.Latencies) > 0 {
+		latencyTable(&b, rep, stores)
+	}
 
 	// Size, reader processes, snapshots and scaling: none in a -durable run.
 	if len(rep.Sizes) > 0 {
@@ -421,7 +417,8 @@ func markdown(rep *Report) string {
 
 	var probs []string
 	for _, r := range rep.Results {
-		if r.Err != "" {
+		// The durable rows' errors are listed per round below.
+		if r.Err != "" && !(len(rep.Durable) > 0 && strings.HasPrefix(r.Workload, "durable-put")) {
 			probs = append(probs, fmt.Sprintf("- %s %s: %s (after %d ops)", r.Store, r.Workload, r.Err, r.Ops))
 		}
 	}
@@ -431,6 +428,11 @@ func markdown(rep *Report) string {
 		}
 		if rr.BadValues > 0 {
 			probs = append(probs, fmt.Sprintf("- %s reader process (concurrent=%v): %d values were none of the versions written", rr.Store, rr.Concurrent, rr.BadValues))
+		}
+	}
+	for _, dr := range rep.Durable {
+		if dr.Err != "" {
+			probs = append(probs, fmt.Sprintf("- %s %s round %d: %s (after %d writes)", dr.Store, dr.Workload, dr.Round+1, dr.Err, dr.Writes))
 		}
 	}
 	for _, sp := range rep.Scaling {
@@ -474,4 +476,29 @@ func fmtCount(n int) string {
 	default:
 		return fmt.Sprintf("%d keys", n)
 	}
+}
+
+// latencyTable writes the percentiles of the latency passes (none in a
+// -durable run: its latencies are in the durable tables).
+func latencyTable(b *strings.Builder, rep *Report, stores []string) {
+	b.WriteString("## Latency of single operations (random keys, each timed on its own)\n\n")
+	var rows [][]string
+	for _, st := range stores {
+		row := []string{st}
+		for _, op := range []string{"get", "put"} {
+			var l Latency
+			for _, x := range rep.Latencies {
+				if x.Store == st && x.Op == op {
+					l = x
+				}
+			}
+			if l.Samples == 0 {
+				row = append(row, "–", "–", "–", "–", "–")
+				continue
+			}
+			row = append(row, fmtDur(l.P50), fmtDur(l.P99), fmtDur(l.P999), fmtDur(l.Max), fmt.Sprint(l.Samples))
+		}
+		rows = append(rows, row)
+	}
+	table(b, "", []string{"store", "get p50", "get p99", "get p99.9", "get max", "samples", "put p50", "put p99", "put p99.9", "put max", "samples"}, rows)
 }

@@ -18,6 +18,8 @@ type Report struct {
 	Readers   []ReaderRun   `json:"readers"`
 	Snapshots []SnapResult  `json:"snapshots"`
 	Scaling   []ScalePoint  `json:"scaling"`
+	Durable   []DurableRun  `json:"durable,omitempty"`
+	Rounds    int           `json:"rounds,omitempty"` // rounds of the durable measurements
 }
 
 // Machine describes where the numbers were taken.
@@ -38,6 +40,7 @@ type PeerStatus struct {
 	Problem      string `json:"problem,omitempty"`
 	Notes        string `json:"notes,omitempty"`
 	MultiProcess bool   `json:"multi_process"`
+	Baseline     bool   `json:"baseline,omitempty"` // not a key-value store: a floor measured beside them
 	WhyNot       string `json:"why_not_multi_process,omitempty"`
 }
 
@@ -124,4 +127,31 @@ type ScalePoint struct {
 	NsPerOp float64 `json:"ns_per_op"`
 	Ops     int64   `json:"ops"`
 	Err     string  `json:"error,omitempty"`
+}
+
+// DurableRun is one measurement of durable writes: a number of writers on
+// one store in one round of a -durable run, or a measurement that could not
+// run there (Skip says why, Round is -1).
+type DurableRun struct {
+	Store    string `json:"store"`
+	Workload string `json:"workload"` // durable-put, durable-put-4g or durable-put-4p
+	Writers  int    `json:"writers"`
+	Round    int    `json:"round"`
+	Writes   int64  `json:"writes"` // by all writers together
+	// Wall runs from the first writer's start to the last one's end;
+	// NsPerWrite is Wall / Writes, the cost of a write when Writers write
+	// at once.
+	Wall        time.Duration `json:"wall_ns"`
+	NsPerWrite  float64       `json:"ns_per_write"`
+	AllocsPerOp float64       `json:"allocs_per_op"`
+	// P50 ... Max are the latencies of single calls, over every writer.
+	P50  time.Duration `json:"p50_ns"`
+	P99  time.Duration `json:"p99_ns"`
+	P999 time.Duration `json:"p999_ns"`
+	Max  time.Duration `json:"max_ns"`
+	// Commits is the store's own count of write transactions committed
+	// during the run (every handle, every process), -1 if it has none.
+	Commits int64  `json:"commits"`
+	Skip    string `json:"skip,omitempty"`
+	Err     string `json:"error,omitempty"`
 }

@@ -5,7 +5,7 @@
 #   ./run.sh            full run: 1M keys, under ~20 minutes on 2 cores
 #   ./run.sh -quick     100k keys, about 2-3 minutes
 #   ./run.sh -quick -stores mapkv,lmdb      any other flags go to the driver
-#   ./run.sh -quick -durable                durable Put only: mapkv-sync, bbolt, lmdb-sync
+#   ./run.sh -quick -durable                durable writes only: the floor, mapkv-sync, bbolt, lmdb-sync
 #
 # Results go to results/MODE/{results.md,results.json,workloads.svg,
 # scaling.svg} and the progress log to results/MODE.log.

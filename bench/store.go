@@ -9,7 +9,8 @@ import (
 )
 
 // Store is what the driver needs from a key-value store. An adapter is used
-// by one goroutine at a time; none of them is safe for concurrent use.
+// by one goroutine at a time, except that Put may be called from several
+// goroutines at once on the adapters whose Peer sets ConcurrentPut.
 type Store interface {
 	// Get appends the value stored under key to dst and returns it.
 	// found is false, with a nil error, when the key is absent.
@@ -63,8 +64,16 @@ type Peer struct {
 	// DurableOnly marks a variant that exists for the durable workload
 	// (mapkv-sync, lmdb-sync): it is not in the default set of stores,
 	// and when it runs (-durable, or named in -stores) it runs only the
-	// batched load and durable-put.
+	// batched load and the durable writes.
 	DurableOnly bool
+	// ConcurrentPut is true when Put may be called from several goroutines
+	// at once on one handle: the durable writes then run 4 goroutines on
+	// one handle as well as one writer.
+	ConcurrentPut bool
+	// Baseline marks a lower bound measured beside the stores (the floor of
+	// a durable write: pwrite and fdatasync), not a key-value store: it
+	// has no reads, no batched load and one writer only.
+	Baseline bool
 }
 
 var peers = map[string]*Peer{}

@@ -23,14 +23,16 @@ type settings struct {
 	scaleOps       int           // operations per point of the cost-vs-size runs
 	snapReps       int           // repetitions of each copy, best kept
 	batch          int           // keys per transaction in the batched load
-	durable        bool          // -durable: only the durable workload, on the durable stores
+	durable        bool          // -durable: only the durable writes, on the durable stores
+	rounds         int           // rounds of the durable writes
+	durableWrites  int64         // most writes of one writer in one durable measurement (0: the budget decides)
 }
 
 func quickSettings() settings {
 	return settings{
 		mode: "quick", keys: 100_000, budget: 3 * time.Second, loadBudget: 30 * time.Second,
 		latencySamples: 20_000, readerDur: 2 * time.Second, sizes: []int{10_000, 100_000},
-		scaleOps: 20_000, snapReps: 3, batch: 1000,
+		scaleOps: 20_000, snapReps: 3, batch: 1000, rounds: 3,
 	}
 }
 
@@ -38,7 +40,7 @@ func fullSettings() settings {
 	return settings{
 		mode: "full", keys: 1_000_000, budget: 12 * time.Second, loadBudget: 120 * time.Second,
 		latencySamples: 100_000, readerDur: 5 * time.Second, sizes: []int{10_000, 100_000, 1_000_000},
-		scaleOps: 100_000, snapReps: 3, batch: 1000,
+		scaleOps: 100_000, snapReps: 3, batch: 1000, rounds: 3,
 	}
 }
 
@@ -67,7 +69,6 @@ const (
 	seedScalePut
 	seedGetCopy
 	seedDurable
-	seedLatDurable
 	seedValues = 42
 )
 
@@ -102,9 +103,6 @@ func (s *suite) newDir(p *Peer, what string) (string, error) {
 // runPeer runs every workload on one store. It returns a problem that
 // stopped the store early, or nil.
 func (s *suite) runPeer(p *Peer) error {
-	if p.DurableOnly || s.set.durable {
-		return s.runDurable(p)
-	}
 	n := int64(s.set.keys)
 	budget := s.set.budget
 	name := p.Name
@@ -179,50 +177,6 @@ func (s *suite) runPeer(p *Peer) error {
 
 	s.scaling(p, loaded)
 	return nil
-}
-
-// runDurable is the whole run of a store whose commits are flushed to the
-// device (a DurableOnly variant, or any durable store under -durable): the
-// batched load, then durable-put, then the latency of single durable Puts.
-// Every Put is one transaction that reaches the disk before it returns, so
-// these runs measure the device's flush more than the store.
-func (s *suite) runDurable(p *Peer) error {
-	if !p.Durable {
-		return errors.New("not a durable store: its commits are not flushed to the device")
-	}
-	n := int64(s.set.keys)
-	name := p.Name
-	s.logf("== %s (durable workload only)", name)
-	dir, err := s.newDir(p, "durable")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	loaded, err := s.loadBatched(p, dir, n, "load-batch", s.set.loadBudget)
-	if err != nil {
-		return err
-	}
-	if loaded == 0 {
-		return errors.New("batched load stored no key")
-	}
-	st, err := s.open(p, dir, false, false)
-	if err != nil {
-		return fmt.Errorf("reopen: %w", err)
-	}
-	var kb [keySize]byte
-	ul := uint64(loaded)
-	rng := newRand(seedDurable)
-	s.add(measure(name, "durable-put", n, s.set.budget, func(i int64) error {
-		k := rng.Uint64N(ul)
-		return st.Put(keyFor(kb[:], k), s.vals.at(k, 1))
-	}))
-	rng = newRand(seedLatDurable)
-	l, err := sampleLatency(name, "put", s.set.latencySamples, s.set.budget, func(i int64) error {
-		k := rng.Uint64N(ul)
-		return st.Put(keyFor(kb[:], k), s.vals.at(k, 1))
-	})
-	s.addLatency(l, err)
-	return st.Close()
 }
 
 // loadBatched loads keys 0..n-1 into a fresh store in dir, s.set.batch per
