@@ -2,7 +2,11 @@
 
 package kv
 
-import "fmt"
+import (
+	"fmt"
+	"runtime"
+	"time"
+)
 
 // Group commit for durable writes (Options.Sync). A durable commit costs a
 // flush of the file to the device, far more than the write itself, so
@@ -50,17 +54,45 @@ func (db *DB) writeBatched(what string, op func(t *txn) error) error {
 	// This goroutine leads: it runs batches until its own write is done,
 	// then hands the lead to the next queued writer, if any.
 	for {
+		db.gatherBatch()
 		db.batchMu.Lock()
 		n := min(len(db.batchQ), maxBatch)
 		reqs := append([]*batchReq(nil), db.batchQ[:n]...)
 		db.batchQ = db.batchQ[n:]
 		db.batchMu.Unlock()
+		db.lastBatch.Store(int32(n))
 		mine := db.runBatch(what, reqs, req)
 		if db.passLead(mine) {
 			return req.err
 		}
 	}
 }
+
+// gatherBatch gives the writers that the last batch released a moment to
+// queue again before the next batch is taken: they return from their flush
+// together and most write again at once, and a batch taken before they do
+// holds one write where it could hold several. It waits while the queue is
+// shorter than the last batch was, at most maxGather, yielding the processor.
+func (db *DB) gatherBatch() {
+	want := int(db.lastBatch.Load())
+	if want <= 1 {
+		return
+	}
+	deadline := time.Now().Add(maxGather)
+	for {
+		db.batchMu.Lock()
+		n := len(db.batchQ)
+		db.batchMu.Unlock()
+		if n >= want || time.Now().After(deadline) {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// maxGather bounds how long a leader waits for writers to queue: a small
+// part of what a flush costs (about 150 µs on the disks measured).
+const maxGather = 30 * time.Microsecond
 
 // passLead ends a leader's turn once its own write is done: the next queued
 // writer leads, or nobody does. It reports whether the caller is done.

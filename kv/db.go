@@ -47,6 +47,7 @@ type DB struct {
 	batchMu      sync.Mutex            // guards the group commit's queue (batch.go)
 	batchQ       []*batchReq
 	batchLeading bool
+	lastBatch    atomic.Int32 // writes in the last group commit
 	viewRetries  atomic.Int64 // optimistic View runs that a commit overtook
 	viewLocks    atomic.Int64 // View runs that held the writer lock
 	hits         readCounter  // Gets that found their key (cache mode only)
