@@ -4,6 +4,5 @@ go 1.26.0
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0
-	github.com/gofrs/flock v0.13.2
 	golang.org/x/sys v0.50.0
 )
