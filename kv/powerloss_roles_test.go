@@ -46,14 +46,15 @@ func runPLWriter(args []string) error {
 	}
 	w := newPLWorkload(seed, n)
 	skipping := false
+	var pending []string // aftersync: acknowledgements waiting for the next Sync
 	switch mode {
 	case "skip":
 		testSkipSync = func() bool { return skipping }
-	case "sync", "nosync":
+	case "sync", "nosync", "aftersync":
 	default:
 		return fmt.Errorf("unknown mode %q", mode)
 	}
-	db, err := Open(path, &Options{Sync: mode != "nosync", InitialSize: MinFileSize})
+	db, err := Open(path, &Options{Sync: mode == "sync" || mode == "skip", InitialSize: MinFileSize})
 	if err != nil {
 		return err
 	}
@@ -74,6 +75,24 @@ func runPLWriter(args []string) error {
 		}
 		if skipping {
 			flags += "s"
+		}
+		if mode == "aftersync" {
+			// Acknowledged only once a Sync has made them durable: every
+			// 50 ops, and after the last.
+			pending = append(pending, fmt.Sprintf("a %d %s\n", j, flags))
+			if (j+1)%50 != 0 && j != len(w.ops)-1 {
+				continue
+			}
+			if err := db.Sync(); err != nil {
+				return err
+			}
+			for _, l := range pending {
+				if _, err := fmt.Fprint(ack, l); err != nil {
+					return err
+				}
+			}
+			pending = pending[:0]
+			continue
 		}
 		// One write per line, before the next op starts.
 		if _, err := fmt.Fprintf(ack, "a %d %s\n", j, flags); err != nil {
