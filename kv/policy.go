@@ -2,6 +2,8 @@
 
 package kv
 
+import "math/bits"
+
 // The cache's eviction policy (docs/cache.md, "Eviction"): S3-FIFO fitted to
 // a shared mapping. A new key enters a small FIFO, a ring of references in
 // insertion order holding about 1/8 of the record space; the rest of the
@@ -64,11 +66,20 @@ func refSize(ref uint64) uint64 {
 	}
 }
 
-// ghostFingerprint and ghostBucket take bits of the hash that neither the
-// home slot (its top bits) nor the tag use.
+// ghostFingerprint takes hash bits 20-39, below the tag. The bucket is the
+// hash's top bits (ghostBucket): a ring reference keeps only the hash's top
+// 48 bits, and the ghost must place a reference's key as it places the key.
 func ghostFingerprint(h uint64) uint32 {
 	fp := uint32(h>>fpShift) & (1<<fpBits - 1)
 	return max(fp, 1) // 0 is an empty word
+}
+
+// ghostBucket is the bucket of h in a ghost of buckets (a power of two).
+func ghostBucket(h, buckets uint64) uint64 {
+	if buckets <= 1 {
+		return 0
+	}
+	return h >> (64 - bits.Len64(buckets-1))
 }
 
 // ghostWord returns the offset of the 8-byte word holding ghost word i of
@@ -89,7 +100,7 @@ func (t *txn) ghostHas(h uint64) bool {
 	if buckets == 0 {
 		return false
 	}
-	bucket, fp, now := h&(buckets-1), ghostFingerprint(h), t.ghostEpoch()
+	bucket, fp, now := ghostBucket(h, buckets), ghostFingerprint(h), t.ghostEpoch()
 	for i := 0; i < ghostWays; i++ {
 		off, shift := t.ghostWord(bucket, i)
 		w := uint32(t.word(off) >> shift)
@@ -107,7 +118,7 @@ func (t *txn) ghostAdd(h uint64) {
 	if buckets == 0 {
 		return
 	}
-	bucket, fp, now := h&(buckets-1), ghostFingerprint(h), t.ghostEpoch()
+	bucket, fp, now := ghostBucket(h, buckets), ghostFingerprint(h), t.ghostEpoch()
 	victim, oldest := 0, uint64(0)
 	for i := 0; i < ghostWays; i++ {
 		off, shift := t.ghostWord(bucket, i)
