@@ -9,39 +9,31 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
 
-// init runs a cache child role before any test when the environment names
-// one; the parent starts children with cacheChild.
+// The cache roles (cache-add, cache-cas, cache-ttl, cache-compute) take a
+// path and a count.
 func init() {
-	role := os.Getenv("MAPKV_CACHE_CHILD")
-	if role == "" {
-		return
+	for _, op := range []string{"add", "cas", "ttl", "compute"} {
+		testproc.Register("cache-"+op, func(args []string) error {
+			n, err := strconv.Atoi(args[1])
+			if err != nil {
+				return err
+			}
+			return runCacheChild(op, args[0], n)
+		})
 	}
-	if err := runCacheChild(role, os.Getenv("MAPKV_PATH"), os.Getenv("MAPKV_ARG")); err != nil {
-		fmt.Fprintln(os.Stderr, "cache child:", err)
-		os.Exit(3)
-	}
-	os.Exit(0)
 }
 
-func cacheChild(role, path string, n int) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "MAPKV_CACHE_CHILD="+role, "MAPKV_PATH="+path, "MAPKV_ARG="+strconv.Itoa(n))
-	cmd.Stderr = os.Stderr
-	return cmd
-}
-
-func runCacheChild(role, path, arg string) error {
-	n, _ := strconv.Atoi(arg)
+func runCacheChild(role, path string, n int) error {
 	db, err := kv.Open(path, nil)
 	if err != nil {
 		return err
@@ -116,7 +108,7 @@ func TestCountersAcrossProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.kv")
 	var cmds []*exec.Cmd
 	for i := 0; i < 4; i++ {
-		cmds = append(cmds, cacheChild("add", path, n))
+		cmds = append(cmds, testproc.Command(t, "cache-add", path, strconv.Itoa(n)))
 	}
 	runAll(t, cmds)
 	db, err := kv.Open(path, &kv.Options{ReadOnly: true})
@@ -146,7 +138,7 @@ func TestCASAcrossProcesses(t *testing.T) {
 	db.Put([]byte("cas"), make([]byte, 8))
 	var cmds []*exec.Cmd
 	for i := 0; i < 4; i++ {
-		cmds = append(cmds, cacheChild("cas", path, n))
+		cmds = append(cmds, testproc.Command(t, "cache-cas", path, strconv.Itoa(n)))
 	}
 	runAll(t, cmds)
 	v, _ := db.Get([]byte("cas"))
@@ -164,7 +156,7 @@ func TestExpirySeenByAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	runAll(t, []*exec.Cmd{cacheChild("ttl", path, 3000)})
+	runAll(t, []*exec.Cmd{testproc.Command(t, "cache-ttl", path, "3000")})
 	if v, err := db.Get([]byte("ephemeral")); err != nil || string(v) != "soon gone" {
 		t.Fatalf("before expiry: %q, %v", v, err)
 	}
@@ -192,7 +184,7 @@ func TestGetOrComputeAcrossProcesses(t *testing.T) {
 	defer db.Close()
 	var cmds []*exec.Cmd
 	for i := 0; i < 4; i++ {
-		cmds = append(cmds, cacheChild("compute", path, 0))
+		cmds = append(cmds, testproc.Command(t, "cache-compute", path, "0"))
 	}
 	runAll(t, cmds)
 	v, err := db.Get([]byte("fn-runs"))

@@ -31,99 +31,100 @@ import (
 	"github.com/mapkv/mapkv/kv"
 )
 
-// TestMain runs a child role when the environment names one.
+// TestMain runs a child's role (internal/testproc; each file registers the
+// roles it defines) or the tests.
 func TestMain(m *testing.M) {
-	testproc.RunChild()
-	if role := os.Getenv("MAPKV_CHILD"); role != "" {
-		if err := runChild(role, os.Getenv("MAPKV_PATH"), os.Args[len(os.Args)-1]); err != nil {
-			fmt.Fprintln(os.Stderr, "child:", err)
-			os.Exit(3)
+	testproc.Main(m)
+}
+
+func init() {
+	testproc.Register("writer", func(args []string) error { return writeKeys(args[0], args[1]) })
+	testproc.Register("loader", func(args []string) error { return loadKeys(args[0], args[1]) })
+	testproc.Register("churn", func(args []string) error { return churn(args[0], args[1]) })
+	testproc.Register("acker", func(args []string) error { return ackingWriter(args[0], "mix") })
+	testproc.Register("grower", func(args []string) error { return ackingWriter(args[0], "grow") })
+	testproc.Register("snapshotter", func(args []string) error { return snapshotLoop(args[0], args[1]) })
+	testproc.Register("reader", func(args []string) error { return readLoop(args[0], args[1] == "ro") })
+	testproc.Register("fsize", func(args []string) error {
+		limit, err := strconv.ParseInt(args[1], 10, 64)
+		if err != nil {
+			return err
 		}
-		os.Exit(0)
+		return fileSizeChild(args[0], limit)
+	})
+	testproc.Register("nobody", func(args []string) error { return noWriteChild(args[0]) })
+}
+
+// writeKeys is the writer role: it writes keys w<w>-0 .. w<w>-4999.
+func writeKeys(path, w string) error {
+	db, err := kv.Open(path, nil)
+	if err != nil {
+		return err
 	}
-	os.Exit(m.Run())
+	defer db.Close()
+	for i := 0; i < 5000; i++ {
+		k := fmt.Sprintf("w%s-%d", w, i)
+		if err := db.Put([]byte(k), []byte("v-"+k)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// child starts the test binary as a child process in role on path.
-func child(t *testing.T, role, path, arg string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$", arg)
-	cmd.Env = append(os.Environ(), "MAPKV_CHILD="+role, "MAPKV_PATH="+path)
-	cmd.Stderr = os.Stderr
-	return cmd
-}
-
-func runChild(role, path, arg string) error {
-	n, _ := strconv.Atoi(arg)
-	switch role {
-	case "writer": // writes keys w<arg>-0 .. w<arg>-4999
-		db, err := kv.Open(path, nil)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		for i := 0; i < 5000; i++ {
-			k := fmt.Sprintf("w%d-%d", n, i)
-			if err := db.Put([]byte(k), []byte("v-"+k)); err != nil {
-				return err
-			}
-		}
-		return nil
-	case "loader": // inserts n keys in small batches
-		db, err := kv.Open(path, nil)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		for i := 0; i < n; i += 100 {
-			err := db.Update(func(tx *kv.Tx) error {
-				for j := i; j < min(i+100, n); j++ {
-					if err := tx.Put(loadKey(j), loadValue(j)); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	case "churn": // overwrites and deletes self-validating values until killed or n ms pass
-		db, err := kv.Open(path, nil)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		rng := rand.New(rand.NewPCG(uint64(os.Getpid()), 7))
-		deadline := time.Now().Add(time.Duration(n) * time.Millisecond)
-		for seq := uint64(1); time.Now().Before(deadline); seq++ {
-			k := fmt.Sprintf("c%d", rng.IntN(300))
-			if rng.IntN(10) == 0 {
-				if err := db.Delete([]byte(k)); err != nil {
+// loadKeys is the loader role: it inserts count keys in small batches.
+func loadKeys(path, count string) error {
+	n, err := strconv.Atoi(count)
+	if err != nil {
+		return err
+	}
+	db, err := kv.Open(path, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for i := 0; i < n; i += 100 {
+		err := db.Update(func(tx *kv.Tx) error {
+			for j := i; j < min(i+100, n); j++ {
+				if err := tx.Put(loadKey(j), loadValue(j)); err != nil {
 					return err
 				}
-				continue
 			}
-			if err := db.Put([]byte(k), selfValue(k, seq, rng)); err != nil {
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// churn is the churn role: it overwrites and deletes self-validating values
+// until killed or ms milliseconds pass.
+func churn(path, ms string) error {
+	n, err := strconv.Atoi(ms)
+	if err != nil {
+		return err
+	}
+	db, err := kv.Open(path, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rng := rand.New(rand.NewPCG(uint64(os.Getpid()), 7))
+	deadline := time.Now().Add(time.Duration(n) * time.Millisecond)
+	for seq := uint64(1); time.Now().Before(deadline); seq++ {
+		k := fmt.Sprintf("c%d", rng.IntN(300))
+		if rng.IntN(10) == 0 {
+			if err := db.Delete([]byte(k)); err != nil {
 				return err
 			}
+			continue
 		}
-		return nil
-	case "acker": // writes and acknowledges on stdout each write that returned
-		return ackingWriter(path, "mix")
-	case "grower": // like acker, with new keys and large values: growths and rehashes
-		return ackingWriter(path, "grow")
-	case "snapshotter": // snapshots path to arg over and over until killed
-		return snapshotLoop(path, arg)
-	case "reader": // reads (ForEach, Get, Stats) until killed; arg "ro" opens read-only
-		return readLoop(path, arg == "ro")
-	case "fsize": // writes under RLIMIT_FSIZE = arg bytes until a Put fails
-		return fileSizeChild(path, int64(n))
-	case "nobody": // runs as an unprivileged user against a file it may only read
-		return noWriteChild(path)
+		if err := db.Put([]byte(k), selfValue(k, seq, rng)); err != nil {
+			return err
+		}
 	}
-	return fmt.Errorf("unknown role %q", role)
+	return nil
 }
 
 func loadKey(i int) []byte   { return []byte(fmt.Sprintf("load-%07d", i)) }
@@ -163,7 +164,7 @@ func TestWritersInParallel(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "w.kv")
 	var cmds []*exec.Cmd
 	for i := 0; i < 4; i++ {
-		cmd := child(t, "writer", path, strconv.Itoa(i))
+		cmd := testproc.Command(t, "writer", path, strconv.Itoa(i))
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +210,7 @@ func TestReaderFollowsGrowth(t *testing.T) {
 	}
 	defer db.Close()
 	before := db.Stats()
-	cmd := child(t, "loader", path, strconv.Itoa(n))
+	cmd := testproc.Command(t, "loader", path, strconv.Itoa(n))
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +266,7 @@ func TestReadersNeverSeeTornValues(t *testing.T) {
 	defer db.Close()
 	var cmds []*exec.Cmd
 	for i := 0; i < 2; i++ {
-		cmd := child(t, "churn", path, strconv.Itoa(ms))
+		cmd := testproc.Command(t, "churn", path, strconv.Itoa(ms))
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -485,7 +486,7 @@ type killRound struct {
 func killWriter(t *testing.T, rng *rand.Rand, role, path string, acked map[string]string, onRehash bool, snapDst string) killRound {
 	t.Helper()
 	var r killRound
-	cmd := child(t, role, path, "0")
+	cmd := testproc.Command(t, role, path)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -495,7 +496,7 @@ func killWriter(t *testing.T, rng *rand.Rand, role, path string, acked map[strin
 	}
 	var snap *exec.Cmd
 	if snapDst != "" {
-		snap = child(t, "snapshotter", path, snapDst)
+		snap = testproc.Command(t, "snapshotter", path, snapDst)
 		if err := snap.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -722,7 +723,7 @@ func TestKilledWriter(t *testing.T) {
 	if testing.Short() {
 		rounds = 25
 	}
-	if raceEnabled {
+	if testproc.RaceEnabled {
 		rounds /= 4
 	}
 	dir := t.TempDir()
@@ -783,7 +784,7 @@ func TestKilledWriter(t *testing.T) {
 	t.Logf("time spent: random kills %v, growing file %v, on announced rebuilds %v, with a snapshotter %v",
 		spent[0]+spent[1], spent[3], spent[2], spent[4])
 	t.Logf("temporary files left by killed snapshots (named .snap.kv.tmp-*): %d", snapshotLeftovers)
-	if !testing.Short() && !raceEnabled {
+	if !testing.Short() && !testproc.RaceEnabled {
 		for _, step := range []string{"growth", "rehash", "commit"} {
 			n := 0
 			for w, c := range where {
@@ -803,11 +804,11 @@ func TestKilledWriter(t *testing.T) {
 // is held, and a writer takes the lock at once.
 func TestKilledReaders(t *testing.T) {
 	rounds := 20
-	if testing.Short() || raceEnabled {
+	if testing.Short() || testproc.RaceEnabled {
 		rounds = 5
 	}
 	path := filepath.Join(t.TempDir(), "r.kv")
-	if err := child(t, "loader", path, "6000").Run(); err != nil {
+	if err := testproc.Command(t, "loader", path, "6000").Run(); err != nil {
 		t.Fatal(err)
 	}
 	sum := func() [32]byte {
@@ -824,7 +825,7 @@ func TestKilledReaders(t *testing.T) {
 		ready := make(chan string, 3)
 		for i := 0; i < 3; i++ {
 			mode := []string{"ro", "rw", "ro"}[i]
-			cmd := child(t, "reader", path, mode)
+			cmd := testproc.Command(t, "reader", path, mode)
 			out, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -1002,7 +1003,7 @@ func fileSizeChild(path string, limit int64) error {
 func TestFileSizeLimit(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "fsize.kv")
 	const limit = 1 << 20
-	cmd := child(t, "fsize", path, strconv.Itoa(limit))
+	cmd := testproc.Command(t, "fsize", path, strconv.Itoa(limit))
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("child under RLIMIT_FSIZE: %v", err)
@@ -1082,16 +1083,6 @@ func TestNoWritePermission(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// nobody cannot reach the test binary in go test's private work
-	// directory: run a copy.
-	bin := filepath.Join(dir, "mapkv.test")
-	self, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, self, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(dir, "ro.kv")
 	db, err := kv.Open(path, nil)
 	if err != nil {
@@ -1103,9 +1094,10 @@ func TestNoWritePermission(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(path)
-	cmd := exec.Command(bin, "-test.run=^$", "0")
-	cmd.Env = append(os.Environ(), "MAPKV_CHILD=nobody", "MAPKV_PATH="+path)
-	cmd.Stderr = os.Stderr
+	cmd := testproc.Command(t, "nobody", path)
+	// nobody cannot reach the test binary in go test's private work
+	// directory: run a copy.
+	cmd.Path = testproc.CopyBinary(t, dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.Output()
 	if errors.Is(err, fs.ErrPermission) {
