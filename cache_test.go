@@ -2,6 +2,7 @@
 
 // Cache operations across real processes: counters, compare-and-swap and
 // expiry seen by other processes.
+
 package mapkv_test
 
 import (

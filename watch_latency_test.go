@@ -4,6 +4,7 @@
 // process wake after a write in another, against a pipe's reader as the
 // baseline, and that a watcher sees another process's versions and ends with
 // its context.
+
 package mapkv_test
 
 import (
