@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mapkv/mapkv/internal/kvtest"
 	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
@@ -130,12 +131,7 @@ func TestCASAcrossProcesses(t *testing.T) {
 	if testing.Short() {
 		n = 500
 	}
-	path := filepath.Join(t.TempDir(), "cas.kv")
-	db, err := kv.Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := kvtest.OpenTemp(t, nil)
 	db.Put([]byte("cas"), make([]byte, 8))
 	var cmds []*exec.Cmd
 	for i := 0; i < 4; i++ {
@@ -151,12 +147,7 @@ func TestCASAcrossProcesses(t *testing.T) {
 // TestExpirySeenByAnotherProcess: a key another process stored with a TTL
 // disappears here when its time is up, without any write.
 func TestExpirySeenByAnotherProcess(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ttl.kv")
-	db, err := kv.Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := kvtest.OpenTemp(t, nil)
 	runAll(t, []*exec.Cmd{testproc.Command(t, "cache-ttl", path, "3000")})
 	if v, err := db.Get([]byte("ephemeral")); err != nil || string(v) != "soon gone" {
 		t.Fatalf("before expiry: %q, %v", v, err)
@@ -177,12 +168,7 @@ func TestExpirySeenByAnotherProcess(t *testing.T) {
 // TestGetOrComputeAcrossProcesses: 4 processes ask for the same absent key at
 // once; fn runs in exactly one of them and all get its value.
 func TestGetOrComputeAcrossProcesses(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "compute.kv")
-	db, err := kv.Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := kvtest.OpenTemp(t, nil)
 	var cmds []*exec.Cmd
 	for i := 0; i < 4; i++ {
 		cmds = append(cmds, testproc.Command(t, "cache-compute", path, "0"))

@@ -8,10 +8,10 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
-	"path/filepath"
 	"strconv"
 	"testing"
 
+	"github.com/mapkv/mapkv/internal/kvtest"
 	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
@@ -23,12 +23,7 @@ func TestReaderFollowsGrowth(t *testing.T) {
 	if testing.Short() {
 		n = 50_000
 	}
-	path := filepath.Join(t.TempDir(), "g.kv")
-	db, err := kv.Open(path, &kv.Options{InitialSize: kv.MinFileSize})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := kvtest.OpenTemp(t, &kv.Options{InitialSize: kv.MinFileSize})
 	before := db.Stats()
 	cmd := testproc.Command(t, "loader", path, strconv.Itoa(n))
 	if err := cmd.Start(); err != nil {

@@ -14,12 +14,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/mapkv/mapkv/internal/kvtest"
 	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
@@ -92,12 +92,7 @@ func TestReadersNeverSeeTornValues(t *testing.T) {
 	if testing.Short() {
 		ms = 800
 	}
-	path := filepath.Join(t.TempDir(), "t.kv")
-	db, err := kv.Open(path, &kv.Options{InitialSize: kv.MinFileSize})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := kvtest.OpenTemp(t, &kv.Options{InitialSize: kv.MinFileSize})
 	var cmds []*exec.Cmd
 	for i := 0; i < 2; i++ {
 		cmd := testproc.Command(t, "churn", path, strconv.Itoa(ms))
