@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,20 +29,22 @@ import (
 )
 
 func init() {
-	testproc.Register("acker", func(args []string) error { return ackingWriter(args[0], "mix") })
-	testproc.Register("grower", func(args []string) error { return ackingWriter(args[0], "grow") })
+	testproc.Register("acker", func(args []string) error { return ackingWriter(args[0], "mix", false, false) })
+	testproc.Register("grower", func(args []string) error {
+		return ackingWriter(args[0], "grow", slices.Contains(args[1:], "stall"), slices.Contains(args[1:], "sync"))
+	})
 	testproc.Register("snapshotter", func(args []string) error { return snapshotLoop(args[0], args[1]) })
 }
 
 // Header words the crash tests read raw, to tell where a kill landed
-// (docs/format.md, "Header").
+// (docs/format.md, "Header"). Whether a committed log waits to be applied
+// they learn from Stats.PendingRepair instead: that takes reading the log.
 const (
-	offFileSize   = 72
-	offPendingLog = 136
-	offWriterPID  = 144
-	offGrowths    = 224
-	offRehashes   = 232
-	offCommits    = 240
+	offFileSize  = 72
+	offWriterPID = 144
+	offGrowths   = 224
+	offRehashes  = 232
+	offCommits   = 240
 )
 
 // valueFor expands a value spec "seq#n" into the bytes stored for it: the spec,
@@ -67,9 +70,13 @@ func valueFor(spec string) []byte {
 // of up to 60, so that the file grows and the table is rebuilt every few
 // writes. The counters (rehashes, growths, commits before the write, and
 // whether the write will rebuild the table) let the parent tell where a kill
-// landed.
-func ackingWriter(path, mode string) error {
-	db, err := kv.Open(path, nil)
+// landed. With stall, a write announced as a table rebuild is made in an
+// Update whose fn, once every Put is done (the new table is built, nothing is
+// committed), prints "stalled" and waits for the parent's kill. With sync the
+// store is opened with Options.Sync: each commit point is followed by an
+// fdatasync before the log is applied.
+func ackingWriter(path, mode string, stall, sync bool) error {
+	db, err := kv.Open(path, &kv.Options{Sync: sync})
 	if err != nil {
 		return err
 	}
@@ -116,10 +123,11 @@ func ackingWriter(path, mode string) error {
 		fmt.Fprintf(os.Stdout, "will %s %s %s R=%d,G=%d,C=%d,rh=%t\n", op, strings.Join(keys, ","), spec,
 			st.Rehashes, st.Growths, st.Commits, rehash)
 		v := valueFor(spec)
+		stallHere := stall && rehash
 		switch {
 		case op == "del":
 			err = db.Delete([]byte(keys[0]))
-		case len(keys) == 1:
+		case len(keys) == 1 && !stallHere:
 			err = db.Put([]byte(keys[0]), v)
 		default:
 			err = db.Update(func(tx *kv.Tx) error {
@@ -127,6 +135,11 @@ func ackingWriter(path, mode string) error {
 					if err := tx.Put([]byte(k), v); err != nil {
 						return err
 					}
+				}
+				if stallHere {
+					fmt.Fprintln(os.Stdout, "stalled")
+					time.Sleep(time.Minute) // a sleep, not a block: the runtime would call a block a deadlock
+					return errors.New("not killed inside the rebuilding write")
 				}
 				return nil
 			})
@@ -161,20 +174,47 @@ type killRound struct {
 	where    []string      // where the kill landed, as far as the file tells
 }
 
+// killAim is the moment a kill round aims at.
+type killAim int
+
+const (
+	anyMoment     killAim = iota // a random moment 5-65 ms after the start
+	rebuildCommit                // past a commit point, from the first write announced as a table rebuild on
+	insideRebuild                // while the writer holds a rebuilt table it has not committed ("stalled")
+)
+
 // killWriter runs one round: it starts role on path (and a snapshotter to
-// snapDst if set), kills them, and checks that the next writer repairs the
-// file at once and that every acknowledged write is there. With onRehash the
-// writer is killed right after it announces a write that rebuilds the table.
-func killWriter(t *testing.T, rng *rand.Rand, role, path string, acked map[string]string, onRehash bool, snapDst string) killRound {
+// snapDst if set), kills them at the moment aim says, and checks that the
+// next writer repairs the file at once and that every acknowledged write is
+// there. A random kill lands between a commit point and the end of its
+// apply in about one round of forty, so to kill past a commit point
+// (rebuildCommit) the writer syncs each commit, which puts an fdatasync
+// between the two, and the parent stops it every few hundred microseconds and
+// looks at the file until it finds it there.
+func killWriter(t *testing.T, rng *rand.Rand, role, path string, acked map[string]string, aim killAim, snapDst string) killRound {
 	t.Helper()
 	var r killRound
-	cmd := testproc.Command(t, role, path)
+	args := []string{path}
+	switch aim {
+	case insideRebuild:
+		args = append(args, "stall")
+	case rebuildCommit:
+		args = append(args, "sync") // a commit point is followed by an fdatasync, a window a stop can land in
+	}
+	cmd := testproc.Command(t, role, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
+	}
+	var ro *kv.DB // rebuildCommit: the parent's view of the file, to look at a stopped writer
+	if aim == rebuildCommit {
+		if ro, err = kv.Open(path, &kv.Options{ReadOnly: true}); err != nil {
+			t.Fatal(err)
+		}
+		defer ro.Close()
 	}
 	var snap *exec.Cmd
 	if snapDst != "" {
@@ -192,7 +232,7 @@ func killWriter(t *testing.T, rng *rand.Rand, role, path string, acked map[strin
 		close(lines)
 	}()
 	delay := time.Duration(5+rng.IntN(60)) * time.Millisecond
-	if onRehash {
+	if aim != anyMoment {
 		delay = 3 * time.Second // if no rebuild is announced by then
 	}
 	timer := time.NewTimer(delay)
@@ -211,7 +251,9 @@ func killWriter(t *testing.T, rng *rand.Rand, role, path string, acked map[strin
 			_ = snap.Process.Signal(syscall.SIGKILL)
 		}
 	}
-	var pending []string // "will", op, keys, value spec, counters
+	var pending []string      // "will", op, keys, value spec, counters
+	var hunt <-chan time.Time // rebuildCommit: when to stop the writer and look
+	soon := func() <-chan time.Time { return time.After(time.Duration(rng.IntN(300)) * time.Microsecond) }
 	for open := true; open; {
 		select {
 		case line, ok := <-lines:
@@ -229,10 +271,22 @@ func killWriter(t *testing.T, rng *rand.Rand, role, path string, acked map[strin
 				pending = nil
 				continue
 			}
-			pending = strings.SplitN(line, " ", 5)
-			if onRehash && !killed && strings.HasSuffix(line, "rh=true") {
-				time.Sleep(time.Duration(rng.IntN(400)) * time.Microsecond)
+			if line == "stalled" {
 				kill()
+				continue
+			}
+			pending = strings.SplitN(line, " ", 5)
+			if aim == rebuildCommit && !killed && hunt == nil && strings.HasSuffix(line, "rh=true") {
+				hunt = soon()
+			}
+		case <-hunt:
+			if hunt = nil; killed {
+				break
+			}
+			if stoppedPastCommit(t, cmd, ro) {
+				kill()
+			} else {
+				hunt = soon()
 			}
 		case <-timer.C:
 			kill()
@@ -299,6 +353,29 @@ func killWriter(t *testing.T, rng *rand.Rand, role, path string, acked map[strin
 	return r
 }
 
+// stoppedPastCommit stops the writer of cmd (SIGSTOP) and waits until it has
+// stopped. If ro, the same file, then holds a committed log not yet applied,
+// it leaves the writer stopped for the kill and reports true; otherwise it
+// lets the writer go on.
+func stoppedPastCommit(t *testing.T, cmd *exec.Cmd, ro *kv.DB) bool {
+	t.Helper()
+	pid := cmd.Process.Pid
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		return false // it has ended
+	}
+	var ws syscall.WaitStatus
+	if _, err := syscall.Wait4(pid, &ws, syscall.WUNTRACED, nil); err != nil || !ws.Stopped() {
+		t.Fatalf("the writer did not stop: %v, status %v", err, ws)
+	}
+	if ro.Stats().PendingRepair {
+		return true
+	}
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	return false
+}
+
 // wherKilled reads the header of the file a writer was killed on, before
 // anyone repairs it, and names the steps of the in-flight write (counters as
 // the writer printed them before it) that the kill interrupted.
@@ -323,7 +400,13 @@ func wherKilled(t *testing.T, path string, pid int, counters string) []string {
 	fmt.Sscanf(counters, "R=%d,G=%d,C=%d,rh=%t", &rehashes, &growths, &commits, &rehash)
 	inWrite := word(offWriterPID) == uint64(pid) // the lock was held: between lockWriter and releaseFlock
 	committed := word(offCommits) > commits
-	pending := word(offPendingLog) != 0
+	// A read-only handle repairs nothing: it sees the dead writer's file.
+	ro, err := kv.Open(path, &kv.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only open of the dead writer's file: %v", err)
+	}
+	pending := ro.Stats().PendingRepair // a whole log after the last applied one
+	ro.Close()
 	var where []string
 	if st.Size() > int64(word(offFileSize)) {
 		where = append(where, "growth: after ftruncate, before the size was published")
@@ -331,14 +414,14 @@ func wherKilled(t *testing.T, path string, pid int, counters string) []string {
 	if word(offGrowths) > growths && !committed {
 		where = append(where, "growth: after the file grew, before the write committed")
 	}
-	if rehash && inWrite && !committed {
+	if rehash && inWrite && !committed && !pending {
 		where = append(where, "rehash: inside a table-rebuilding write, before its commit")
 	}
 	if rehash && pending {
 		where = append(where, "rehash: after a table rebuild's commit point, before its log was applied")
 	}
 	if pending {
-		where = append(where, "commit: after the commit point, before the log was retired")
+		where = append(where, "commit: after the commit point, before its log was applied")
 	}
 	if inWrite && !committed && !pending {
 		where = append(where, "write: holding the lock, before the commit point")
@@ -395,11 +478,11 @@ func checkSnapshotLeft(t *testing.T, dst string) {
 // snapshotLeftovers counts the temporary files killed snapshots left behind.
 var snapshotLeftovers int
 
-// TestKilledWriter: writers killed with SIGKILL at random moments, right
-// after announcing a table rebuild, while growing a small file, and while
-// another process takes snapshots, lose no acknowledged write; the next
-// writer gets the lock at once and leaves a file that checks clean; a
-// snapshot is never left half written.
+// TestKilledWriter: writers killed with SIGKILL at random moments, inside a
+// table rebuild, past a commit point (from a rebuild's announcement on),
+// while growing a small file, and while another process takes snapshots,
+// lose no acknowledged write; the next writer gets the lock at once and
+// leaves a file that checks clean; a snapshot is never left half written.
 func TestKilledWriter(t *testing.T) {
 	rounds := 200
 	if testing.Short() {
@@ -432,15 +515,25 @@ func TestKilledWriter(t *testing.T) {
 		began := time.Now()
 		switch round % 5 {
 		case 0, 1: // random moments on a file with a history
-			r = killWriter(t, rng, "acker", main, ackedMain, false, "")
+			r = killWriter(t, rng, "acker", main, ackedMain, anyMoment, "")
 		case 2, 3: // a file that keeps growing and rebuilding its table
-			r = killWriter(t, rng, "grower", grow, ackedGrow, round%10 == 2, "")
+			// Every tenth round aims at a table rebuild: half of them
+			// inside one, half past a commit point from the first
+			// rebuild's announcement on.
+			aim := anyMoment
+			switch round % 20 {
+			case 2:
+				aim = insideRebuild
+			case 12:
+				aim = rebuildCommit
+			}
+			r = killWriter(t, rng, "grower", grow, ackedGrow, aim, "")
 			if st, err := os.Stat(grow); err == nil && st.Size() > 8<<20 {
 				newFile(grow)
 				clear(ackedGrow)
 			}
 		case 4: // a snapshotter killed with the writer
-			r = killWriter(t, rng, "acker", main, ackedMain, false, snapDst)
+			r = killWriter(t, rng, "acker", main, ackedMain, anyMoment, snapDst)
 			snapshots++
 		}
 		if t.Failed() {
