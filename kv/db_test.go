@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mapkv/mapkv/internal/testproc"
 )
 
 func openTemp(t *testing.T, o *Options) (*DB, string) {
@@ -362,7 +364,7 @@ func TestTruncatedUnderneath(t *testing.T) {
 func TestOverwriteChurnBounded(t *testing.T) {
 	const keys = 100_000
 	writes := 10_000_000
-	if testing.Short() || raceEnabled {
+	if testing.Short() || testproc.RaceEnabled {
 		writes = 1_000_000
 	}
 	db, _ := openTemp(t, nil)
