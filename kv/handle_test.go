@@ -15,58 +15,9 @@ import (
 	"testing"
 )
 
-func TestClosedAndReadOnly(t *testing.T) {
-	db, path := openTemp(t, nil)
-	if err := db.Put([]byte("a"), []byte("1")); err != nil {
-		t.Fatal(err)
-	}
-	ro, err := Open(path, &Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v, err := ro.Get([]byte("a")); err != nil || string(v) != "1" {
-		t.Fatalf("read-only Get = %q, %v", v, err)
-	}
-	if err := ro.Put([]byte("a"), []byte("2")); !errors.Is(err, ErrReadOnly) {
-		t.Fatalf("read-only Put = %v", err)
-	}
-	if err := ro.Delete([]byte("a")); !errors.Is(err, ErrReadOnly) {
-		t.Fatalf("read-only Delete = %v", err)
-	}
-	ran := false
-	if err := ro.Update(func(*Tx) error { ran = true; return nil }); !errors.Is(err, ErrReadOnly) || ran {
-		t.Fatalf("read-only Update = %v, fn ran %v", err, ran)
-	}
-	if err := ro.Sync(); err != nil {
-		t.Fatalf("read-only Sync = %v", err)
-	}
-	if err := ro.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := ro.Close(); err != nil {
-		t.Fatalf("second Close = %v", err)
-	}
-	for name, err := range map[string]error{
-		"Get":     func() error { _, err := ro.Get([]byte("a")); return err }(),
-		"Put":     db.Close(),
-		"Put2":    db.Put([]byte("a"), nil),
-		"Delete":  db.Delete([]byte("a")),
-		"Update":  db.Update(func(*Tx) error { return nil }),
-		"ForEach": db.ForEach(func(k, v []byte) error { return nil }),
-		"Sync":    db.Sync(),
-		"Check":   db.Check(),
-	} {
-		if name != "Put" && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrReadOnly) {
-			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
-		}
-	}
-	if st := db.Stats(); st != (Stats{}) {
-		t.Errorf("Stats after Close = %+v", st)
-	}
-}
-
 // TestClosedHandle: after Close every method returns ErrClosed without
-// touching the file, Stats is zero, and Close again is nil.
+// touching the file, Stats is zero, and Close again is nil, on a read-write
+// and on a read-only handle.
 func TestClosedHandle(t *testing.T) {
 	db, path := openTemp(t, nil)
 	db.Put([]byte("a"), []byte("1"))
@@ -120,6 +71,19 @@ func TestClosedHandle(t *testing.T) {
 	if fileSum(t, path) != before {
 		t.Error("calls on a closed handle changed the file")
 	}
+	ro, err := Open(path, &Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ro.Close(); err != nil {
+		t.Fatalf("read-only Close = %v", err)
+	}
+	if err := ro.Close(); err != nil {
+		t.Errorf("second read-only Close = %v", err)
+	}
+	if _, err := ro.Get([]byte("a")); !errors.Is(err, ErrClosed) {
+		t.Errorf("read-only Get after Close = %v, want ErrClosed", err)
+	}
 }
 
 func ranIf(ran *bool, cond bool) {
@@ -129,7 +93,9 @@ func ranIf(ran *bool, cond bool) {
 }
 
 // TestReadOnlyHandle: writes are refused with ErrReadOnly before fn runs;
-// reads, Check, Stats and Snapshot work; nothing changes a byte of the file.
+// reads, Check, Stats and Snapshot work; nothing changes a byte of the file;
+// beside a read-write handle of the same process it reads that handle's
+// writes and refuses its own.
 func TestReadOnlyHandle(t *testing.T) {
 	db, path := openTemp(t, nil)
 	for i := 0; i < 300; i++ {
@@ -186,5 +152,37 @@ func TestReadOnlyHandle(t *testing.T) {
 	}
 	if st, _ := os.Stat(empty); st.Size() != 0 {
 		t.Errorf("read-only Open wrote %d bytes into an empty file", st.Size())
+	}
+	rw, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rw.Close()
+	if err := rw.Put([]byte("a"), []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	beside, err := Open(path, &Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer beside.Close()
+	if v, err := beside.Get([]byte("a")); err != nil || string(v) != "1" {
+		t.Errorf("read-only Get beside a writer = %q, %v", v, err)
+	}
+	ran = false
+	for name, err := range map[string]error{
+		"Put":    beside.Put([]byte("a"), []byte("2")),
+		"Delete": beside.Delete([]byte("a")),
+		"Update": beside.Update(func(*Tx) error { ran = true; return nil }),
+	} {
+		if !errors.Is(err, ErrReadOnly) {
+			t.Errorf("read-only %s beside a writer = %v, want ErrReadOnly", name, err)
+		}
+	}
+	if ran {
+		t.Error("a read-only Update beside a writer ran fn")
+	}
+	if err := beside.Sync(); err != nil {
+		t.Errorf("read-only Sync beside a writer = %v", err)
 	}
 }

@@ -14,51 +14,11 @@ import (
 	"testing"
 )
 
-func TestKeyAndValueLimits(t *testing.T) {
-	db, _ := openTemp(t, nil)
-	if err := db.Put(nil, []byte("v")); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("Put(nil key) = %v, want ErrInvalid", err)
-	}
-	if _, err := db.Get([]byte{}); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("Get(empty key) = %v, want ErrInvalid", err)
-	}
-	if err := db.Put(make([]byte, MaxKeySize+1), nil); !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("Put(long key) = %v, want ErrTooLarge", err)
-	}
-	if err := db.Put([]byte("k"), make([]byte, MaxValueSize+1)); !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("Put(long value) = %v, want ErrTooLarge", err)
-	}
-	// The longest key and an empty value are stored.
-	long := bytes.Repeat([]byte("k"), MaxKeySize)
-	if err := db.Put(long, []byte("v")); err != nil {
-		t.Fatal(err)
-	}
-	if v, err := db.Get(long); err != nil || string(v) != "v" {
-		t.Fatalf("Get(longest key) = %q, %v", v, err)
-	}
-	if err := db.Put([]byte("empty"), nil); err != nil {
-		t.Fatal(err)
-	}
-	v, err := db.Get([]byte("empty"))
-	if err != nil || v == nil || len(v) != 0 {
-		t.Fatalf("Get(empty value) = %#v, %v; want a non-nil empty slice", v, err)
-	}
-	big := bytes.Repeat([]byte{7}, 20<<20)
-	if err := db.Put([]byte("big"), big); err != nil {
-		t.Fatal(err)
-	}
-	if v, err := db.Get([]byte("big")); err != nil || !bytes.Equal(v, big) {
-		t.Fatalf("Get(20 MiB value): %d bytes, %v", len(v), err)
-	}
-	if err := db.Check(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestBadKeysAndValues: every method refuses an empty, nil or too long key and
+// TestKeyAndValueLimits: every method refuses an empty, nil or too long key and
 // a too large value with the documented sentinel, writes nothing, and leaves
-// AppendGet's dst as it was.
-func TestBadKeysAndValues(t *testing.T) {
+// AppendGet's dst as it was; the longest key, an empty value and a 20 MiB
+// value are stored and read back.
+func TestKeyAndValueLimits(t *testing.T) {
 	db, _ := openTemp(t, nil)
 	if err := db.Put([]byte("present"), []byte("v")); err != nil {
 		t.Fatal(err)
@@ -72,6 +32,7 @@ func TestBadKeysAndValues(t *testing.T) {
 		{"nil key", nil, ErrInvalid},
 		{"empty key", []byte{}, ErrInvalid},
 		{"key of MaxKeySize+1", bytes.Repeat([]byte("k"), MaxKeySize+1), ErrTooLarge},
+		{"key of MaxKeySize+1 zero bytes", make([]byte, MaxKeySize+1), ErrTooLarge},
 	}
 	for _, c := range bad {
 		if v, err := db.Get(c.key); !errors.Is(err, c.want) || v != nil {
@@ -123,6 +84,28 @@ func TestBadKeysAndValues(t *testing.T) {
 	capped, _ := openTemp(t, &Options{MaxSize: 256 << 10})
 	if err := capped.Put([]byte("k"), make([]byte, 256<<10)); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("Put(value larger than MaxSize) = %v, want ErrTooLarge", err)
+	}
+	// The longest key and an empty value are stored.
+	long := bytes.Repeat([]byte("k"), MaxKeySize)
+	if err := db.Put(long, []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.Get(long); err != nil || string(v) != "v" {
+		t.Fatalf("Get(longest key) = %q, %v", v, err)
+	}
+	if err := db.Put([]byte("empty"), nil); err != nil {
+		t.Fatal(err)
+	}
+	v, err := db.Get([]byte("empty"))
+	if err != nil || v == nil || len(v) != 0 {
+		t.Fatalf("Get(empty value) = %#v, %v; want a non-nil empty slice", v, err)
+	}
+	big := bytes.Repeat([]byte{7}, 20<<20)
+	if err := db.Put([]byte("big"), big); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.Get([]byte("big")); err != nil || !bytes.Equal(v, big) {
+		t.Fatalf("Get(20 MiB value): %d bytes, %v", len(v), err)
 	}
 	if err := db.Check(); err != nil {
 		t.Fatal(err)
