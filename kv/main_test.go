@@ -35,14 +35,14 @@ func TestMain(m *testing.M) {
 // directory, closes it when the test ends, and returns it with the file's
 // path. It is internal/kvtest.OpenTemp for kv's own tests, which cannot
 // import a package that imports kv.
-func openTemp(t *testing.T, o *Options) (*DB, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "t.kv")
+func openTemp(tb testing.TB, o *Options) (*DB, string) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "t.kv")
 	db, err := Open(path, o)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	tb.Cleanup(func() { db.Close() })
 	return db, path
 }
 
