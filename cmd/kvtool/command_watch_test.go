@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
 
@@ -39,7 +40,7 @@ func startWatch(t *testing.T, args ...string) *watcher {
 func startWatchCmd(t *testing.T, cmd *exec.Cmd) (*watcher, error) {
 	t.Helper()
 	w := &watcher{cmd: cmd, lines: make(chan string, 100), done: make(chan struct{})}
-	w.cmd.Env = childEnv()
+	w.cmd.Env = testproc.Env()
 	w.cmd.Stderr = &w.stderr
 	out, err := w.cmd.StdoutPipe()
 	if err != nil {

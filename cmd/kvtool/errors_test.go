@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
 
@@ -74,7 +75,7 @@ func runAsNobody(t *testing.T, dir string, args ...string) result {
 	// writing for a moment (ETXTBSY): try again.
 	for try := 0; ; try++ {
 		cmd = exec.Command(bin, args...)
-		cmd.Env = childEnv()
+		cmd.Env = testproc.Env()
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 		stdout.Reset()
 		stderr.Reset()
