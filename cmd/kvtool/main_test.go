@@ -28,6 +28,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	// The tests that run kvtool as user nobody run this binary: a copy made
+	// while other tests fork fails to start now and then (ETXTBSY).
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(2)
+	}
 	kvtoolPath = filepath.Join(dir, "kvtool")
 	args := []string{"build", "-o", kvtoolPath}
 	if testproc.RaceEnabled {
