@@ -120,6 +120,10 @@ func Command(t testing.TB, role string, args ...string) *exec.Cmd {
 //
 //	cmd := testproc.Command(t, "nobody", path)
 //	cmd.Path = testproc.CopyBinary(t, dir)
+//
+// A process started elsewhere while the copy is being written holds it open
+// for writing until it execs, and running the copy then fails with ETXTBSY:
+// do not copy while parallel tests start children.
 func CopyBinary(t testing.TB, dir string) string {
 	t.Helper()
 	self, err := os.ReadFile(os.Args[0])
