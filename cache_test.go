@@ -2,6 +2,7 @@
 
 // Cache operations across real processes: counters, compare-and-swap and
 // expiry seen by other processes.
+
 package mapkv_test
 
 import (
@@ -9,39 +10,32 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/mapkv/mapkv/internal/kvtest"
+	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
 
-// init runs a cache child role before any test when the environment names
-// one; the parent starts children with cacheChild.
+// The cache roles (cache-add, cache-cas, cache-ttl, cache-compute) take a
+// path and a count.
 func init() {
-	role := os.Getenv("MAPKV_CACHE_CHILD")
-	if role == "" {
-		return
+	for _, op := range []string{"add", "cas", "ttl", "compute"} {
+		testproc.Register("cache-"+op, func(args []string) error {
+			n, err := strconv.Atoi(args[1])
+			if err != nil {
+				return err
+			}
+			return runCacheChild(op, args[0], n)
+		})
 	}
-	if err := runCacheChild(role, os.Getenv("MAPKV_PATH"), os.Getenv("MAPKV_ARG")); err != nil {
-		fmt.Fprintln(os.Stderr, "cache child:", err)
-		os.Exit(3)
-	}
-	os.Exit(0)
 }
 
-func cacheChild(role, path string, n int) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "MAPKV_CACHE_CHILD="+role, "MAPKV_PATH="+path, "MAPKV_ARG="+strconv.Itoa(n))
-	cmd.Stderr = os.Stderr
-	return cmd
-}
-
-func runCacheChild(role, path, arg string) error {
-	n, _ := strconv.Atoi(arg)
+func runCacheChild(role, path string, n int) error {
 	db, err := kv.Open(path, nil)
 	if err != nil {
 		return err
@@ -116,7 +110,7 @@ func TestCountersAcrossProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.kv")
 	var cmds []*exec.Cmd
 	for i := 0; i < 4; i++ {
-		cmds = append(cmds, cacheChild("add", path, n))
+		cmds = append(cmds, testproc.Command(t, "cache-add", path, strconv.Itoa(n)))
 	}
 	runAll(t, cmds)
 	db, err := kv.Open(path, &kv.Options{ReadOnly: true})
@@ -137,16 +131,11 @@ func TestCASAcrossProcesses(t *testing.T) {
 	if testing.Short() {
 		n = 500
 	}
-	path := filepath.Join(t.TempDir(), "cas.kv")
-	db, err := kv.Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := kvtest.OpenTemp(t, nil)
 	db.Put([]byte("cas"), make([]byte, 8))
 	var cmds []*exec.Cmd
 	for i := 0; i < 4; i++ {
-		cmds = append(cmds, cacheChild("cas", path, n))
+		cmds = append(cmds, testproc.Command(t, "cache-cas", path, strconv.Itoa(n)))
 	}
 	runAll(t, cmds)
 	v, _ := db.Get([]byte("cas"))
@@ -158,13 +147,8 @@ func TestCASAcrossProcesses(t *testing.T) {
 // TestExpirySeenByAnotherProcess: a key another process stored with a TTL
 // disappears here when its time is up, without any write.
 func TestExpirySeenByAnotherProcess(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ttl.kv")
-	db, err := kv.Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	runAll(t, []*exec.Cmd{cacheChild("ttl", path, 3000)})
+	db, path := kvtest.OpenTemp(t, nil)
+	runAll(t, []*exec.Cmd{testproc.Command(t, "cache-ttl", path, "3000")})
 	if v, err := db.Get([]byte("ephemeral")); err != nil || string(v) != "soon gone" {
 		t.Fatalf("before expiry: %q, %v", v, err)
 	}
@@ -184,15 +168,10 @@ func TestExpirySeenByAnotherProcess(t *testing.T) {
 // TestGetOrComputeAcrossProcesses: 4 processes ask for the same absent key at
 // once; fn runs in exactly one of them and all get its value.
 func TestGetOrComputeAcrossProcesses(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "compute.kv")
-	db, err := kv.Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := kvtest.OpenTemp(t, nil)
 	var cmds []*exec.Cmd
 	for i := 0; i < 4; i++ {
-		cmds = append(cmds, cacheChild("compute", path, 0))
+		cmds = append(cmds, testproc.Command(t, "cache-compute", path, "0"))
 	}
 	runAll(t, cmds)
 	v, err := db.Get([]byte("fn-runs"))

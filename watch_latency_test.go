@@ -4,6 +4,7 @@
 // process wake after a write in another, against a pipe's reader as the
 // baseline, and that a watcher sees another process's versions and ends with
 // its context.
+
 package mapkv_test
 
 import (
@@ -25,16 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
-)
-
-// The watch children: the parent starts them with watchChild.
-const (
-	watchChildEnv = "MAPKV_WATCH_CHILD" // the role
-	watchPathEnv  = "MAPKV_WATCH_PATH"
-	watchNEnv     = "MAPKV_WATCH_N" // how many writes
-	watchWEnv     = "MAPKV_WATCH_W" // how many watching goroutines
-	watchGapEnv   = "MAPKV_WATCH_GAP"
 )
 
 // latencyKey is the key the latency writer puts and the watcher watches.
@@ -54,39 +47,42 @@ func gapFor(w int) time.Duration {
 	return writeGap
 }
 
-// init runs a watch child role before any test when the environment names
-// one (kv_test.go's TestMain knows only MAPKV_CHILD roles).
+// The watch roles are watch-<role> for each role of runWatchChild; they take
+// a path, how many writes, how many watching goroutines and the gap between
+// writes (watchChildOf).
 func init() {
-	role := os.Getenv(watchChildEnv)
-	if role == "" {
-		return
+	for _, role := range []string{"watcher", "writer", "pipe-reader", "pipe-writer", "stepper"} {
+		testproc.Register("watch-"+role, func(args []string) error {
+			if len(args) != 4 {
+				return fmt.Errorf("want path, writes, watchers and gap, got %q", args)
+			}
+			n, err := strconv.Atoi(args[1])
+			if err != nil {
+				return err
+			}
+			w, err := strconv.Atoi(args[2])
+			if err != nil {
+				return err
+			}
+			gap, err := time.ParseDuration(args[3])
+			if err != nil {
+				return err
+			}
+			return runWatchChild(role, args[0], n, max(w, 1), max(gap, writeGap))
+		})
 	}
-	n, _ := strconv.Atoi(os.Getenv(watchNEnv))
-	w, _ := strconv.Atoi(os.Getenv(watchWEnv))
-	gap, _ := time.ParseDuration(os.Getenv(watchGapEnv))
-	if err := runWatchChild(role, os.Getenv(watchPathEnv), n, max(w, 1), max(gap, writeGap)); err != nil {
-		fmt.Fprintln(os.Stderr, "watch child:", err)
-		os.Exit(3)
-	}
-	os.Exit(0)
 }
 
 // watchChild returns the test binary set up to run as a child in role, with
 // one watcher and writeGap between writes.
-func watchChild(role, path string, n int) *exec.Cmd {
-	return watchChildOf(role, path, n, 1, writeGap)
+func watchChild(t *testing.T, role, path string, n int) *exec.Cmd {
+	return watchChildOf(t, role, path, n, 1, writeGap)
 }
 
 // watchChildOf is watchChild with w watching goroutines and gap between
 // writes.
-func watchChildOf(role, path string, n, w int, gap time.Duration) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	// A race-instrumented child otherwise sleeps a second before it exits.
-	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
-	cmd.Env = append(os.Environ(), watchChildEnv+"="+role, watchPathEnv+"="+path,
-		watchNEnv+"="+strconv.Itoa(n), watchWEnv+"="+strconv.Itoa(w), watchGapEnv+"="+gap.String(), "GORACE="+gorace)
-	cmd.Stderr = os.Stderr
-	return cmd
+func watchChildOf(t *testing.T, role, path string, n, w int, gap time.Duration) *exec.Cmd {
+	return testproc.Command(t, "watch-"+role, path, strconv.Itoa(n), strconv.Itoa(w), gap.String())
 }
 
 func runWatchChild(role, path string, n, w int, gap time.Duration) error {
@@ -340,7 +336,7 @@ func TestWatchWakeupLatency(t *testing.T) {
 		t.Skip("a measurement: skipped with -short")
 	}
 	many := 1000
-	if raceEnabled {
+	if testproc.RaceEnabled {
 		many = 100
 	}
 	for _, w := range []int{1, many} {
@@ -385,7 +381,7 @@ func wakeupLatency(t *testing.T, w int) {
 	// idle machine; when the scheduler happens to run the pipe's two ends on
 	// one CPU (a pipe write is a "sync" wake-up that invites it) the pipe
 	// wins by several times. Both vary from run to run.
-	if raceEnabled {
+	if testproc.RaceEnabled {
 		t.Log("(with -race: both sides instrumented, the numbers say little)")
 	}
 }
@@ -411,9 +407,9 @@ func watchRound(t *testing.T, round, n, w int, gap time.Duration) watchWakeups {
 		t.Fatal(err)
 	}
 	var puts bytes.Buffer
-	writer := watchChildOf("writer", path, n, w, gap)
+	writer := watchChildOf(t, "writer", path, n, w, gap)
 	writer.Stdout = &puts
-	lines, wait := started(t, watchChildOf("watcher", path, n, w, gap), writer)
+	lines, wait := started(t, watchChildOf(t, "watcher", path, n, w, gap), writer)
 	var r watchWakeups
 	first, last := map[int]time.Duration{}, map[int]time.Duration{}
 	for lines.Scan() {
@@ -447,7 +443,7 @@ func pipeRound(t *testing.T, n int, gap time.Duration) []time.Duration {
 	}
 	defer pr.Close() // in case latencies fails before it closes them
 	defer pw.Close()
-	reader, writer := watchChildOf("pipe-reader", "", n, 1, gap), watchChildOf("pipe-writer", "", n, 1, gap)
+	reader, writer := watchChildOf(t, "pipe-reader", "", n, 1, gap), watchChildOf(t, "pipe-writer", "", n, 1, gap)
 	reader.Stdin, writer.Stdout = pr, pw
 	return latencies(t, reader, writer, pr, pw)
 }
@@ -480,7 +476,7 @@ func TestWatchAcrossProcesses(t *testing.T) {
 }
 
 func watchAcrossProcesses(t *testing.T, db *kv.DB, path string) {
-	child := watchChild("stepper", path, 0)
+	child := watchChild(t, "stepper", path, 0)
 	in, err := child.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/mapkv/mapkv/internal/kvtest"
 	"github.com/mapkv/mapkv/kv"
 )
 
@@ -28,11 +29,7 @@ const (
 // with a value large enough to be a chained record.
 func validFile(t testing.TB) []byte {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "seed.kv")
-	db, err := kv.Open(path, &kv.Options{InitialSize: newFileBytes})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, path := kvtest.OpenTemp(t, &kv.Options{InitialSize: newFileBytes})
 	for i, v := range []string{"one", "two", "three", string(bytes.Repeat([]byte("L"), 5000))} {
 		if err := db.Put([]byte{'k', byte('0' + i)}, []byte(v)); err != nil {
 			t.Fatal(err)

@@ -212,18 +212,8 @@ func BenchmarkPutOverwriteParallel(b *testing.B) {
 	})
 }
 
-// freshStore opens a new, empty store that the benchmark closes at its end.
-func freshStore(b *testing.B) *DB {
-	db, err := Open(filepath.Join(b.TempDir(), "fresh.kv"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	return db
-}
-
 func BenchmarkPutNew(b *testing.B) {
-	db := freshStore(b)
+	db, _ := openTemp(b, nil)
 	val := make([]byte, benchVal)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -313,7 +303,7 @@ func BenchmarkSnapshotMmap(b *testing.B)  { benchSnapshot(b, SnapshotMmap) }
 // The same operations on a store small enough to stay in the CPU caches: the
 // cost of the code path itself, without the memory stalls of 1M random keys.
 func smallStore(b *testing.B) (*DB, [][]byte) {
-	db := freshStore(b)
+	db, _ := openTemp(b, nil)
 	keys := make([][]byte, 1000)
 	for i := range keys {
 		keys[i] = benchKey(i)
@@ -349,7 +339,7 @@ func BenchmarkPutOverwriteInCache(b *testing.B) {
 // BenchmarkLoadBatch1000 reports the cost per key of loading new keys into a
 // fresh store in Updates of 1000 (the file and the table grow as it goes).
 func BenchmarkLoadBatch1000(b *testing.B) {
-	db := freshStore(b)
+	db, _ := openTemp(b, nil)
 	val := make([]byte, benchVal)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -9,11 +9,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/mapkv/mapkv/internal/kvtest"
 	"github.com/mapkv/mapkv/kv"
 )
 
@@ -103,7 +103,7 @@ func evictKeys(n int) [][]byte {
 // evicted for a while and returns how many keys it then holds.
 func calibrateCapacity(tb testing.TB) int {
 	tb.Helper()
-	db := openEvictCache(tb, "calibrate.kv")
+	db := openEvictCache(tb)
 	defer db.Close()
 	val := make([]byte, evictValLen)
 	key := make([]byte, evictKeyLen)
@@ -121,12 +121,11 @@ func calibrateCapacity(tb testing.TB) int {
 	}
 }
 
-func openEvictCache(tb testing.TB, name string) *kv.DB {
+// openEvictCache opens a new cache file of evictMaxSize, closed when the test
+// ends if not before.
+func openEvictCache(tb testing.TB) *kv.DB {
 	tb.Helper()
-	db, err := kv.Open(filepath.Join(tb.TempDir(), name), &kv.Options{MaxSize: evictMaxSize, Evict: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	db, _ := kvtest.OpenTemp(tb, &kv.Options{MaxSize: evictMaxSize, Evict: true})
 	return db
 }
 
@@ -261,7 +260,7 @@ func TestEvictionQuality(t *testing.T) {
 	keys := evictKeys(keySpace)
 	val := make([]byte, evictValLen)
 
-	db := openEvictCache(t, "quality.kv")
+	db := openEvictCache(t)
 	defer db.Close()
 	var warmRun, run evictRun
 	warmRun.run(db, keys, reqs[:warm], val, false)
@@ -329,7 +328,7 @@ func BenchmarkEvictionZipf(b *testing.B) {
 	reqs := evictRequests(keySpace, warm, stream)
 	keys := evictKeys(keySpace)
 	val := make([]byte, evictValLen)
-	db := openEvictCache(b, "bench.kv")
+	db := openEvictCache(b)
 	defer db.Close()
 	var warmRun, run evictRun
 	warmRun.run(db, keys, reqs[:warm], val, false)

@@ -3,8 +3,10 @@
 package kv
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/mapkv/mapkv/internal/powerloss"
@@ -27,4 +29,40 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(benchDir)
 	}
 	os.Exit(code)
+}
+
+// openTemp opens a new store with options o in a file of a fresh temporary
+// directory, closes it when the test ends, and returns it with the file's
+// path. It is internal/kvtest.OpenTemp for kv's own tests, which cannot
+// import a package that imports kv.
+func openTemp(tb testing.TB, o *Options) (*DB, string) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "t.kv")
+	db, err := Open(path, o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+// noPanic runs fn and turns a panic into a test failure naming what, so one
+// crash does not hide the other cases.
+func noPanic(t *testing.T, what string, fn func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s panicked: %v", what, r)
+		}
+	}()
+	fn()
+}
+
+func fileSum(t *testing.T, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
 }

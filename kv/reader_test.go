@@ -381,3 +381,66 @@ func TestReaderSeesUpdatesWhole(t *testing.T) {
 		t.Fatal("an Update of many keys opened no window")
 	}
 }
+
+// TestMoveWindowBracketsTheLog: in a transaction that writes a slot and then
+// deletes a neighbour (shifting that slot's entry), the log opens the move
+// window before every slot store and closes it after all of them; otherwise
+// a reader between two stores could miss the key.
+func TestMoveWindowBracketsTheLog(t *testing.T) {
+	db, path := openTemp(t, nil)
+	for i := 0; i < 300; i++ {
+		db.Put([]byte(fmt.Sprint("k", i)), []byte("v"))
+	}
+	testStopAfterCommitPoint = func() bool { return true }
+	err := db.Update(func(tx *Tx) error {
+		for i := 0; i < 300; i += 2 {
+			tx.Put([]byte(fmt.Sprint("k", i)), []byte("w")) // slot stores first
+		}
+		for i := 1; i < 300; i += 2 {
+			tx.Delete([]byte(fmt.Sprint("k", i))) // then shifting deletions
+		}
+		return nil
+	})
+	testStopAfterCommitPoint = nil
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, ok := db.nextLog(false)
+	if !ok {
+		t.Fatal("no valid pending log")
+	}
+	var slots []int
+	starts, ends := -1, -1
+	toff, log2 := tableParts(db.f.m.Load().load(hdrTable))
+	for i := 0; i < l.entryCount(); i++ {
+		switch off, _ := l.entry(i); {
+		case off == hdrWindowStart:
+			starts = i
+		case off == hdrWindowEnd:
+			ends = i
+		case off >= toff && off < toff+8<<log2:
+			slots = append(slots, i)
+		}
+	}
+	if len(slots) == 0 || starts < 0 || ends < 0 || starts > slots[0] || ends < slots[len(slots)-1] {
+		t.Fatalf("move window opens at entry %d and closes at %d; slot entries run from %v", starts, ends, slots)
+	}
+	db.Close()
+	again, err := Open(path, nil) // the next writer finishes the log
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if err := again.Put([]byte("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 300; i++ {
+		_, err := again.Get([]byte(fmt.Sprint("k", i)))
+		if (i%2 == 0) != (err == nil) {
+			t.Fatalf("k%d: %v", i, err)
+		}
+	}
+	if err := again.Check(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -364,12 +363,7 @@ func TestGetOrComputeStampede(t *testing.T) {
 func BenchmarkWatchWakeup(b *testing.B) {
 	for _, w := range []int{1, 1000} {
 		b.Run(fmt.Sprintf("watchers=%d", w), func(b *testing.B) {
-			path := filepath.Join(b.TempDir(), "w.kv")
-			db, err := Open(path, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
+			db, path := openTemp(b, nil)
 			writer, err := Open(path, nil)
 			if err != nil {
 				b.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
 
@@ -99,7 +100,7 @@ func TestCreateRace(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				cmd := exec.Command(kvtoolPath, "create", path, "--max-size", "1M", "--evict")
-				cmd.Env = childEnv()
+				cmd.Env = testproc.Env()
 				cmd.Run()
 				codes[i] = cmd.ProcessState.ExitCode()
 			}()

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
 
@@ -96,7 +97,7 @@ func TestIncrConcurrent(t *testing.T) {
 			defer wg.Done()
 			for range each {
 				cmd := exec.Command(kvtoolPath, "incr", path, "c")
-				cmd.Env = childEnv()
+				cmd.Env = testproc.Env()
 				if out, err := cmd.CombinedOutput(); err != nil {
 					errs <- fmt.Errorf("kvtool incr: %v: %s", err, out)
 					return

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mapkv/mapkv/internal/kvtest"
 	"github.com/mapkv/mapkv/kv"
 )
 
@@ -81,12 +82,8 @@ func TestLoadBadLine(t *testing.T) {
 
 func TestLoadFull(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "small.db")
-	db, err := kv.Open(path, &kv.Options{MaxSize: 256 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	db, path := kvtest.OpenTemp(t, &kv.Options{MaxSize: 256 << 10})
+	db.Close() // kvtool fills it
 	var in strings.Builder
 	for i := range 100 {
 		fmt.Fprintf(&in, "{\"key\":\"k%d\",\"value\":%q}\n", i, strings.Repeat("v", 3000))

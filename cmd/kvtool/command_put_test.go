@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mapkv/mapkv/internal/kvtest"
 	"github.com/mapkv/mapkv/kv"
 )
 
@@ -58,12 +59,8 @@ func TestPutUsage(t *testing.T) {
 
 func TestPutFull(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "small.db")
-	db, err := kv.Open(path, &kv.Options{MaxSize: 256 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	db, path := kvtest.OpenTemp(t, &kv.Options{MaxSize: 256 << 10})
+	db.Close() // kvtool fills it
 	value := bytes.Repeat([]byte("x"), 6000)
 	for i := 0; ; i++ {
 		if i == 100 {

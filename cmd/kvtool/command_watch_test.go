@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
 
@@ -39,7 +40,7 @@ func startWatch(t *testing.T, args ...string) *watcher {
 func startWatchCmd(t *testing.T, cmd *exec.Cmd) (*watcher, error) {
 	t.Helper()
 	w := &watcher{cmd: cmd, lines: make(chan string, 100), done: make(chan struct{})}
-	w.cmd.Env = childEnv()
+	w.cmd.Env = testproc.Env()
 	w.cmd.Stderr = &w.stderr
 	out, err := w.cmd.StdoutPipe()
 	if err != nil {
@@ -251,8 +252,8 @@ func TestWatchSignal(t *testing.T) {
 }
 
 // A user who may only read the file can watch it; watch then polls. Root may
-// write any file, so as root watch runs as user nobody, from a copy of the
-// binary that nobody can reach.
+// write any file, so as root watch runs as user nobody (TestMain leaves the
+// binary where nobody can reach it).
 func TestWatchReadOnlyFile(t *testing.T) {
 	t.Parallel()
 	dir, err := os.MkdirTemp("", "kvtool-watch-")
@@ -271,14 +272,6 @@ func TestWatchReadOnlyFile(t *testing.T) {
 	}
 	cmd := exec.Command(kvtoolPath, "watch", path, "k", "--count", "2")
 	if os.Geteuid() == 0 {
-		self, err := os.ReadFile(kvtoolPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Path = filepath.Join(dir, "kvtool")
-		if err := os.WriteFile(cmd.Path, self, 0o755); err != nil {
-			t.Fatal(err)
-		}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	}
 	w, err := startWatchCmd(t, cmd)

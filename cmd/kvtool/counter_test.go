@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/mapkv/mapkv/internal/testproc"
 )
 
 func TestReadCounter(t *testing.T) {
@@ -74,7 +76,7 @@ func TestIncrDecimalConcurrent(t *testing.T) {
 			defer wg.Done()
 			for range each {
 				cmd := exec.Command(kvtoolPath, "incr", path, "c")
-				cmd.Env = childEnv()
+				cmd.Env = testproc.Env()
 				if out, err := cmd.CombinedOutput(); err != nil {
 					t.Errorf("kvtool incr: %v: %s", err, out)
 					return

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
 
@@ -51,40 +51,19 @@ func TestNotADatabase(t *testing.T) {
 	kvtool(t, nil, "put", dir, "k", "v").want(t, exitError).oneLine(t, "is a directory")
 }
 
-// runAsNobody runs kvtool as user nobody from a copy of the binary nobody
-// can reach, or skips the test when the tests do not run as root.
-func runAsNobody(t *testing.T, dir string, args ...string) result {
+// runAsNobody runs kvtool as user nobody (TestMain leaves the binary where
+// nobody can reach it), or skips the test when the tests do not run as root.
+func runAsNobody(t *testing.T, args ...string) result {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run kvtool as another user")
 	}
-	self, err := os.ReadFile(kvtoolPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "kvtool-bin")
-	if _, err := os.Stat(bin); err != nil {
-		if err := os.WriteFile(bin, self, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var cmd *exec.Cmd
+	cmd := exec.Command(kvtoolPath, args...)
+	cmd.Env = testproc.Env()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	var stdout, stderr strings.Builder
-	// A fork elsewhere in the test binary may still hold the copy open for
-	// writing for a moment (ETXTBSY): try again.
-	for try := 0; ; try++ {
-		cmd = exec.Command(bin, args...)
-		cmd.Env = childEnv()
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-		stdout.Reset()
-		stderr.Reset()
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err = cmd.Run()
-		if !errors.Is(err, syscall.ETXTBSY) || try == 50 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
 	var ee *exec.ExitError
 	if errors.Is(err, os.ErrPermission) {
 		t.Skipf("cannot run as nobody here: %v", err)
@@ -110,15 +89,15 @@ func TestPermissions(t *testing.T) {
 	db := filepath.Join(ro, "db")
 	kvtool(t, nil, "put", db, "k", "v").want(t, exitOK)
 	os.Chmod(db, 0o644)
-	r := runAsNobody(t, dir, "put", filepath.Join(ro, "new"), "k", "v")
+	r := runAsNobody(t, "put", filepath.Join(ro, "new"), "k", "v")
 	r.want(t, exitError).oneLine(t, "cannot create", "no permission to write its directory "+ro)
-	r = runAsNobody(t, dir, "put", db, "k", "w")
+	r = runAsNobody(t, "put", db, "k", "w")
 	r.want(t, exitError).oneLine(t, "no permission to write "+db, "snapshot", "watch", "get", "dump")
-	if r := runAsNobody(t, dir, "get", db, "k"); r.code != exitOK || r.stdout != "v" {
+	if r := runAsNobody(t, "get", db, "k"); r.code != exitOK || r.stdout != "v" {
 		t.Errorf("get as nobody: %+v", r)
 	}
 	os.Chmod(db, 0o600)
-	r = runAsNobody(t, dir, "get", db, "k")
+	r = runAsNobody(t, "get", db, "k")
 	r.want(t, exitError).oneLine(t, "no permission to read "+db)
 	if strings.Count(r.stderr, db) != 1 {
 		t.Errorf("the path is repeated: %q", r.stderr)

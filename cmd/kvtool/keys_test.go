@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mapkv/mapkv/internal/testproc"
 )
 
 // Keys that a shell and xargs get wrong survive list | del, in both of
@@ -57,7 +59,7 @@ func TestListXargs(t *testing.T) {
 	script := fmt.Sprintf(`%[1]s list -0 %[2]s --match '[-a]*' | xargs -0 %[1]s del %[2]s -- &&
 		%[1]s list %[2]s --prefix tmp: | xargs -d '\n' %[1]s del -q %[2]s --`, kvtoolPath, path)
 	cmd := exec.Command("sh", "-c", script)
-	cmd.Env = childEnv()
+	cmd.Env = testproc.Env()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mapkv/mapkv/internal/kvtest"
 	"github.com/mapkv/mapkv/internal/testproc"
 	"github.com/mapkv/mapkv/kv"
 )
@@ -25,6 +26,13 @@ func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "kvtool-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	// The tests that run kvtool as user nobody run this binary: a copy made
+	// while other tests fork fails to start now and then (ETXTBSY).
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
 		os.Exit(2)
 	}
 	kvtoolPath = filepath.Join(dir, "kvtool")
@@ -54,7 +62,7 @@ type result struct {
 func kvtool(t *testing.T, stdin []byte, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(kvtoolPath, args...)
-	cmd.Env = childEnv()
+	cmd.Env = testproc.Env()
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
@@ -71,9 +79,6 @@ func kvtool(t *testing.T, stdin []byte, args ...string) result {
 	}
 	return r
 }
-
-// childEnv is the environment of the kvtool processes the tests start.
-func childEnv(extra ...string) []string { return testproc.Env(extra...) }
 
 // want fails the test unless r exited with code.
 func (r result) want(t *testing.T, code int) result {
@@ -114,13 +119,9 @@ func (r result) usage(t *testing.T, name string) {
 // returns its path.
 func newDB(t *testing.T, pairs map[string]string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "test.db")
-	db, err := kv.Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(func(tx *kv.Tx) error {
+	db, path := kvtest.OpenTemp(t, nil)
+	defer db.Close() // before kvtool opens it
+	err := db.Update(func(tx *kv.Tx) error {
 		for k, v := range pairs {
 			if err := tx.Put([]byte(k), []byte(v)); err != nil {
 				return err
@@ -268,7 +269,7 @@ func kvtoolTo(t *testing.T, out string, args ...string) result {
 	}
 	defer f.Close()
 	cmd := exec.Command(kvtoolPath, args...)
-	cmd.Env = childEnv()
+	cmd.Env = testproc.Env()
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = f, &stderr
 	err = cmd.Run()

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/mapkv/mapkv/internal/testproc"
 	"golang.org/x/sys/unix"
 )
 
@@ -49,7 +50,7 @@ func kvtoolTTY(t *testing.T, stdin []byte, bothTTY bool, args ...string) (tty, s
 	t.Helper()
 	m, s := openPTY(t)
 	cmd := exec.Command(kvtoolPath, args...)
-	cmd.Env = childEnv()
+	cmd.Env = testproc.Env()
 	cmd.Stdout = s
 	var errBuf bytes.Buffer
 	cmd.Stderr = &errBuf

@@ -4,14 +4,16 @@
 // children through it, so that there is one way to name a child's role, pass
 // its arguments and keep a race-instrumented child from sleeping at exit.
 //
-// A test package registers its roles and calls Main from TestMain:
+// A test package registers its roles, in TestMain or in an init function of
+// the file that defines them, and calls Main (or RunChild) from TestMain:
 //
 //	func TestMain(m *testing.M) {
 //		testproc.Register("writer", runWriter)
 //		testproc.Main(m)
 //	}
 //
-// and starts a child with Command(t, "writer", path, "100").
+// and starts a child with Command(t, "writer", path, "100"). Other binaries a
+// test starts (a kvtool built for the test) get their environment from Env.
 package testproc
 
 import (
@@ -19,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -109,6 +112,29 @@ func Command(t testing.TB, role string, args ...string) *exec.Cmd {
 	cmd.Env = Env(envRole+"="+role, envArgs+"="+string(encoded))
 	cmd.Stderr = os.Stderr
 	return cmd
+}
+
+// CopyBinary copies the test binary into dir (mode 0755) and returns the
+// copy's path. A child that runs as another user cannot reach the binary in go
+// test's private work directory; it runs the copy instead:
+//
+//	cmd := testproc.Command(t, "nobody", path)
+//	cmd.Path = testproc.CopyBinary(t, dir)
+//
+// A process started elsewhere while the copy is being written holds it open
+// for writing until it execs, and running the copy then fails with ETXTBSY:
+// do not copy while parallel tests start children.
+func CopyBinary(t testing.TB, dir string) string {
+	t.Helper()
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, filepath.Base(os.Args[0]))
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
 
 // Env is the environment for any child a test starts (the test binary, or

@@ -44,3 +44,16 @@ func TestFailingRoleExitsFailed(t *testing.T) {
 		t.Fatalf("stderr %q does not name the role and its error", stderr.String())
 	}
 }
+
+func TestCopyBinaryRunsRoles(t *testing.T) {
+	var stderr bytes.Buffer
+	cmd := Command(t, "echo", "from the copy")
+	cmd.Path = CopyBinary(t, t.TempDir())
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	if got := stderr.String(); got != "from the copy" {
+		t.Fatalf("the copy saw %q, want %q", got, "from the copy")
+	}
+}

@@ -1,5 +1,7 @@
 //go:build unix
 
+// Keys chosen to collide in one file's table.
+
 package kv
 
 import (

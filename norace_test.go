@@ -1,5 +1,0 @@
-//go:build unix && !race
-
-package mapkv_test
-
-const raceEnabled = false
