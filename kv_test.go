@@ -4,7 +4,7 @@
 // as writer and reader children (internal/testproc; each file registers the
 // roles it defines), and the parent checks what they did through its own
 // mapping of the same file. This file holds TestMain and the loader role that
-// several scenarios start from.
+// several scenarios start from; each scenario has a file of its own.
 package mapkv_test
 
 import (
