@@ -68,6 +68,12 @@ func (db *DB) readView() (v slotView, tw, moveStart, moveEnd uint64, ok bool) {
 	if moveStart == moveEnd {
 		return v, tw, moveStart, moveEnd, true
 	}
+	// The window's log may have grown the file: its overflow pages and the
+	// words it changes can lie past the end this handle last knew. Its
+	// hdrFileSize entry is applied before the window opens, so the size
+	// published now covers them.
+	db.f.ensure(int64(m.load(hdrFileSize)))
+	v.m = db.f.m.Load() // ensure may have remapped
 	l, ok := readLog(db.f.span, moveStart, db.logPages, uint64(db.f.limit.Load()))
 	if !ok {
 		return v, tw, moveStart, moveEnd, false

@@ -444,3 +444,74 @@ func TestMoveWindowBracketsTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReaderInWindowOfAGrowingLog: another handle's write grows the file,
+// rebuilds the table and needs overflow pages for its log, all past the end
+// the reader last knew; it is stopped with its move window open. The reader
+// must read that log where it is (past its known end, within the published
+// size) and answer from it, not call the file damaged.
+func TestReaderInWindowOfAGrowingLog(t *testing.T) {
+	db, path := openTemp(t, &Options{InitialSize: MinFileSize})
+	key := func(i int) []byte { return []byte(fmt.Sprint("k", i)) }
+	const n = 300
+	for i := 0; i < n; i++ {
+		db.Put(key(i), []byte("old"))
+	}
+	rd, err := Open(path, &Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	knew := rd.f.limit.Load()
+	testStopAfterCommitPoint = func() bool { return true }
+	big := bytes.Repeat([]byte("n"), 500)
+	err = db.Update(func(tx *Tx) error {
+		for i := 0; i < n; i += 3 {
+			tx.Delete(key(i)) // a deletion: the log opens a window
+		}
+		for i := n; i < 6*n; i++ {
+			tx.Put(key(i), big) // growth, a rebuild, more entries than the region holds
+		}
+		return nil
+	})
+	testStopAfterCommitPoint = nil
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, ok := db.nextLog(false)
+	if !ok {
+		t.Fatal("the log is not there")
+	}
+	if len(l.overflow) == 0 || l.overflow[0] < uint64(knew) {
+		t.Fatalf("the log's overflow pages %v are not past the reader's end %d: the test needs a bigger write", l.overflow, knew)
+	}
+	m := db.f.m.Load()
+	for i := 0; i < l.entryCount(); i++ {
+		off, v := l.entry(i)
+		m.store(off, v)
+		if off == hdrWindowStart {
+			break // the window is open; nothing after it is applied
+		}
+	}
+	for i := 0; i < 6*n; i++ {
+		v, err := rd.Get(key(i))
+		switch {
+		case i < n && i%3 == 0:
+			if !errors.Is(err, ErrNotFound) {
+				t.Fatalf("Get(%s) of a deleted key in the window = %q, %v", key(i), v, err)
+			}
+		case i < n:
+			if err != nil || string(v) != "old" {
+				t.Fatalf("Get(%s) in the window = %q, %v", key(i), v, err)
+			}
+		default:
+			if err != nil || !bytes.Equal(v, big) {
+				t.Fatalf("Get(%s) of a new key in the window = %.10q, %v", key(i), v, err)
+			}
+		}
+	}
+	count := 0
+	if err := rd.ForEach(func(k, v []byte) error { count++; return nil }); err != nil || count != 6*n-n/3 {
+		t.Fatalf("ForEach in the window: %d keys, %v; want %d", count, err, 6*n-n/3)
+	}
+}
