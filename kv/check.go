@@ -241,7 +241,7 @@ func (c *checker) checkTable() {
 
 // checkRecord verifies the record a slot at pos points to and claims its space.
 func (c *checker) checkRecord(pos, off uint64) ([]byte, bool) {
-	rec, r, st := c.db.readRecord(off, nil)
+	rec, r, st := c.db.readRecord(off, nil, nil)
 	if st != readHit {
 		c.addf(off/PageSize, off%PageSize, "damaged record (slot at page %d offset %d)", pos/PageSize, pos%PageSize)
 		return nil, false
@@ -301,12 +301,12 @@ func (c *checker) checkRecord(pos, off uint64) ([]byte, bool) {
 }
 
 func (c *checker) metaOf(off uint64) (recordMeta, bool) {
-	_, r, st := c.db.readRecord(off, nil)
+	_, r, st := c.db.readRecord(off, nil, nil)
 	return r, st == readHit
 }
 
 func (c *checker) keyOf(off uint64) ([]byte, bool) {
-	rec, r, st := c.db.readRecord(off, nil)
+	rec, r, st := c.db.readRecord(off, nil, nil)
 	if st != readHit {
 		return nil, false
 	}

@@ -113,13 +113,16 @@ func (it *iterator) next() (ok bool, err error) {
 			}
 			pm := f.m.Load()
 			gen := pm.load(page + pageGen)
-			rec, r, st := db.readRecord(off, it.buf[:0])
+			rec, r, st := db.readRecord(off, it.buf[:0], v.log)
 			it.buf = rec[:0]
 			loadFence()
 			if !sameSlot(v.load(pos), s) || pm.load(page+pageGen) != gen || v.log == nil && m.load(hdrTable) != tw {
 				break // changed under us: look again
 			}
 			if st == readBad {
+				if m.load(hdrWindowStart) != ms || m.load(hdrWindowEnd) != me {
+					break // a window opened or closed: the bytes may be the next log's
+				}
 				return false, fmt.Errorf("kv: %s: page %d offset %d: damaged record: %w",
 					f.path, off/PageSize, off%PageSize, ErrCorrupt)
 			}
@@ -181,8 +184,9 @@ func (it *iterator) skipReturned() {
 	it.slots = make(map[uint64]struct{})
 }
 
-// readRecord copies the whole record at off into buf and checks it.
-func (db *DB) readRecord(off uint64, buf []byte) ([]byte, recordMeta, int) {
+// readRecord copies the whole record at off into buf and checks it; lg is the
+// open window's log, or nil (pageWord).
+func (db *DB) readRecord(off uint64, buf []byte, lg *logRecord) ([]byte, recordMeta, int) {
 	if off < PageSize || off%8 != 0 {
 		return buf, recordMeta{}, readBad
 	}
@@ -201,10 +205,7 @@ func (db *DB) readRecord(off uint64, buf []byte) ([]byte, recordMeta, int) {
 	}
 	size := r.size()
 	if size <= maxSlabRecord {
-		if in := int(off % PageSize); in < slabHeader || in+size > PageSize {
-			return buf, r, readBad
-		}
-		rec, ok := db.f.span(off, size)
+		rec, ok := db.slabRecord(off, size, lg)
 		if !ok {
 			return buf, r, readBad
 		}
@@ -213,7 +214,7 @@ func (db *DB) readRecord(off uint64, buf []byte) ([]byte, recordMeta, int) {
 		if off%PageSize != chainHeader {
 			return buf, r, readBad
 		}
-		if !db.walkChain(off, size, func(b []byte) bool { buf = append(buf, b...); return true }) {
+		if !db.walkChain(off, size, lg, func(b []byte) bool { buf = append(buf, b...); return true }) {
 			return buf, r, readBad
 		}
 	}

@@ -184,7 +184,7 @@ func (db *DB) probeKey(v slotView, tw, h uint64, key, dst []byte, start int, inf
 				testReaderPause(readerLoadedSlot, key)
 			}
 			var st int
-			dst, st = db.readValue(off, key, dst[:start], info)
+			dst, st = db.readValue(off, key, dst[:start], info, v.log)
 			if testReaderPause != nil {
 				testReaderPause(readerCopied, key)
 			}
@@ -220,8 +220,9 @@ func (f *file) span(off uint64, n int) ([]byte, bool) {
 }
 
 // readValue reads the record at off; when it holds key it appends the value to
-// dst and checks the checksum over exactly the bytes returned.
-func (db *DB) readValue(off uint64, key, dst []byte, info *readInfo) ([]byte, int) {
+// dst and checks the checksum over exactly the bytes returned. lg is the open
+// window's log, through which the record's page words are read (pageWord).
+func (db *DB) readValue(off uint64, key, dst []byte, info *readInfo, lg *logRecord) ([]byte, int) {
 	if off < PageSize || off%8 != 0 {
 		return dst, readBad
 	}
@@ -243,20 +244,17 @@ func (db *DB) readValue(off uint64, key, dst []byte, info *readInfo) ([]byte, in
 		return dst, readBad
 	}
 	if r.klen != len(key) {
-		return dst, db.missOrBad(off)
+		return dst, db.missOrBad(off, lg)
 	}
 	size := r.size()
 	start := len(dst)
 	if size <= maxSlabRecord {
-		if in := int(off % PageSize); in < slabHeader || in+size > PageSize {
-			return dst, readBad
-		}
-		rec, ok := db.f.span(off, size)
+		rec, ok := db.slabRecord(off, size, lg)
 		if !ok {
 			return dst, readBad
 		}
 		if !bytes.Equal(rec[r.hdr:r.hdr+r.klen], key) {
-			return dst, db.missOrBad(off) // before copying: a miss allocates nothing
+			return dst, db.missOrBad(off, lg) // before copying: a miss allocates nothing
 		}
 		// Copy the record once, check the copy (header as parsed, key, sum),
 		// then slide the value down over the header and key.
@@ -267,7 +265,7 @@ func (db *DB) readValue(off uint64, key, dst []byte, info *readInfo) ([]byte, in
 			return dst[:start], readBad // the header changed while we copied
 		}
 		if !bytes.Equal(body[k:k+r.klen], key) {
-			return dst[:start], db.missOrBad(off)
+			return dst[:start], db.missOrBad(off, lg)
 		}
 		if uint32(xxhash.Sum64(body)) != r.sum {
 			return dst[:start], readBad
@@ -280,7 +278,7 @@ func (db *DB) readValue(off uint64, key, dst []byte, info *readInfo) ([]byte, in
 			return dst, readBad
 		}
 		pos, match := 0, true
-		ok := db.walkChain(off, size, func(b []byte) bool {
+		ok := db.walkChain(off, size, lg, func(b []byte) bool {
 			if k := r.hdr + r.klen; pos < k {
 				lo, hi := max(pos, r.hdr), min(pos+len(b), k)
 				if lo < hi && !bytes.Equal(b[lo-pos:hi-pos], key[lo-r.hdr:hi-r.hdr]) {
@@ -297,7 +295,7 @@ func (db *DB) readValue(off uint64, key, dst []byte, info *readInfo) ([]byte, in
 			return true
 		})
 		if !match {
-			return dst[:start], db.missOrBad(off)
+			return dst[:start], db.missOrBad(off, lg)
 		}
 		if !ok {
 			return dst[:start], readBad
@@ -345,7 +343,7 @@ func (db *DB) expiryCheck(r recordMeta, dst []byte, start int, off uint64, info 
 // damage that made our own record look like another key's: only a record
 // that checks out whole is another key. Tag collisions are rare, so this
 // costs little.
-func (db *DB) missOrBad(off uint64) int {
+func (db *DB) missOrBad(off uint64, lg *logRecord) int {
 	raw, ok := db.f.span(off, recHeader+8)
 	if !ok {
 		return readBad
@@ -355,38 +353,74 @@ func (db *DB) missOrBad(off uint64) int {
 		return readBad
 	}
 	if size := r.size(); size <= maxSlabRecord {
-		rec, ok := db.f.span(off, size)
-		if !ok || int(off%PageSize)+size > PageSize || !recordSumOK(rec, r) {
+		rec, ok := db.slabRecord(off, size, lg)
+		if !ok || !recordSumOK(rec, r) {
 			return readBad
 		}
 		return readMiss
 	}
-	if _, _, st := db.readRecord(off, nil); st != readHit {
+	if _, _, st := db.readRecord(off, nil, lg); st != readHit {
 		return readBad
 	}
 	return readMiss
 }
 
 // walkChain calls fn with successive pieces of the first n bytes of the chained
-// record at off, following page links read from the mapping. It reports false
+// record at off, following page links read through pageWord. It reports false
 // if a link or page is not what a chain must be (a writer may have freed it).
-func (db *DB) walkChain(off uint64, n int, fn func([]byte) bool) bool {
+func (db *DB) walkChain(off uint64, n int, lg *logRecord, fn func([]byte) bool) bool {
 	p := off - chainHeader
 	for i, pages := 0, chainPages(n); i < pages; i++ {
 		if p < PageSize || p%PageSize != 0 {
 			return false
 		}
 		page, ok := db.f.span(p, PageSize)
-		if !ok || le.Uint64(page)&0xff != kindChain {
+		if !ok {
+			return false
+		}
+		if w0 := db.pageWord(lg, p); w0&0xff != kindChain || (w0&chainHead != 0) != (i == 0) {
 			return false
 		}
 		take := min(chainSpace, n-i*chainSpace)
 		if !fn(page[chainHeader : chainHeader+take]) {
 			return false
 		}
-		p = db.f.m.Load().load(p + chainNext)
+		p = db.pageWord(lg, p+chainNext)
 	}
 	return true
+}
+
+// slabRecord returns the size bytes of the small record at off, if they lie
+// in one object of a slab page whose size class fits them.
+func (db *DB) slabRecord(off uint64, size int, lg *logRecord) ([]byte, bool) {
+	page := off &^ (PageSize - 1)
+	in := int(off - page)
+	if in < slabHeader || in+size > PageSize {
+		return nil, false
+	}
+	rec, ok := db.f.span(off, size)
+	if !ok {
+		return nil, false
+	}
+	w0 := db.pageWord(lg, page)
+	cl := int(w0 >> 8 & 0xff)
+	if w0&0xff != kindSlab || cl != classFor(size) || (in-slabHeader)%sizeClasses[cl] != 0 {
+		return nil, false
+	}
+	return rec, true
+}
+
+// pageWord loads the word at off of a record's page (in the file: its caller
+// read the page) as the reader's view has it. A writer sets page words (a
+// slab's kind and class, a chain's kinds and links) through its log, so inside
+// a window they may not be applied yet; lg, the window's log, has them.
+func (db *DB) pageWord(lg *logRecord, off uint64) uint64 {
+	if lg != nil {
+		if v, ok := lg.value(off); ok {
+			return v
+		}
+	}
+	return db.f.m.Load().load(off)
 }
 
 // recordSumOK checks a whole record's checksum.

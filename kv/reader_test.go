@@ -447,9 +447,11 @@ func TestMoveWindowBracketsTheLog(t *testing.T) {
 
 // TestReaderInWindowOfAGrowingLog: another handle's write grows the file,
 // rebuilds the table and needs overflow pages for its log, all past the end
-// the reader last knew; it is stopped with its move window open. The reader
+// the reader last knew, and makes new slab pages and chains whose page words
+// only its log holds yet; it is stopped with its move window open. The reader
 // must read that log where it is (past its known end, within the published
-// size) and answer from it, not call the file damaged.
+// size) and read the table, slots and page words through it, not call the
+// file damaged.
 func TestReaderInWindowOfAGrowingLog(t *testing.T) {
 	db, path := openTemp(t, &Options{InitialSize: MinFileSize})
 	key := func(i int) []byte { return []byte(fmt.Sprint("k", i)) }
@@ -464,13 +466,20 @@ func TestReaderInWindowOfAGrowingLog(t *testing.T) {
 	defer rd.Close()
 	knew := rd.f.limit.Load()
 	testStopAfterCommitPoint = func() bool { return true }
-	big := bytes.Repeat([]byte("n"), 500)
+	// New slab pages and chains in fresh pages: their kind and link words
+	// are in the log, not yet in place.
+	big := func(i int) []byte {
+		if i%50 == 0 {
+			return bytes.Repeat([]byte{byte(i)}, 9000)
+		}
+		return bytes.Repeat([]byte{byte(i)}, 500)
+	}
 	err = db.Update(func(tx *Tx) error {
 		for i := 0; i < n; i += 3 {
 			tx.Delete(key(i)) // a deletion: the log opens a window
 		}
 		for i := n; i < 6*n; i++ {
-			tx.Put(key(i), big) // growth, a rebuild, more entries than the region holds
+			tx.Put(key(i), big(i)) // growth, a rebuild, more entries than the region holds
 		}
 		return nil
 	})
@@ -505,7 +514,7 @@ func TestReaderInWindowOfAGrowingLog(t *testing.T) {
 				t.Fatalf("Get(%s) in the window = %q, %v", key(i), v, err)
 			}
 		default:
-			if err != nil || !bytes.Equal(v, big) {
+			if err != nil || !bytes.Equal(v, big(i)) {
 				t.Fatalf("Get(%s) of a new key in the window = %.10q, %v", key(i), v, err)
 			}
 		}

@@ -338,11 +338,10 @@ class TestWindow(_Copy):
             self.assertEqual(r.lookup(b"never").value, value)
             self.assertIn(b"never", [k for k, _ in r.items()])
 
-    @unittest.expectedFailure
     def test_chain_from_the_log_kvtool(self):
-        # kv's reader walks a chain's pages through the mapping alone, not through
-        # the window's log (kv/read.go, walkChain), so until a writer repairs the
-        # file it reports this chain as damage: see README.md, "Findings".
+        # kv's reader walks a chain's pages through the window's log (kv/read.go,
+        # pageWord); it used to read them from the mapping alone and reported
+        # this chain as damage until a writer repaired the file.
         value = bytes(range(256)) * 20
         self.insert(b"never", value, applied=2)
         self.agree(b"never", value)
