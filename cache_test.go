@@ -62,7 +62,7 @@ func runCacheChild(role, path, arg string) error {
 					return err
 				}
 				next := binary.LittleEndian.AppendUint64(nil, binary.LittleEndian.Uint64(old)+1)
-				ok, err := db.CompareAndSwap([]byte("cas"), old, next)
+				ok, err := db.CompareAndSwap([]byte("cas"), old, next, 0)
 				if err != nil {
 					return err
 				}

@@ -3,7 +3,9 @@
 package kv
 
 import (
+	"bytes"
 	"fmt"
+	"iter"
 	"runtime"
 	"runtime/debug"
 	"time"
@@ -112,7 +114,8 @@ func (tx *ReadTx) check() error {
 }
 
 // Get returns a copy of the value of key as of the view's commit, or
-// ErrNotFound.
+// ErrNotFound. It returns the errors of DB.Get, and ErrClosed after fn's View
+// has returned.
 func (tx *ReadTx) Get(key []byte) ([]byte, error) {
 	if err := tx.check(); err != nil {
 		return nil, err
@@ -121,7 +124,7 @@ func (tx *ReadTx) Get(key []byte) ([]byte, error) {
 }
 
 // AppendGet appends the value of key as of the view's commit to dst, like
-// DB.AppendGet.
+// DB.AppendGet, with the errors of Get.
 func (tx *ReadTx) AppendGet(dst, key []byte) ([]byte, error) {
 	if err := tx.check(); err != nil {
 		return dst, err
@@ -130,7 +133,7 @@ func (tx *ReadTx) AppendGet(dst, key []byte) ([]byte, error) {
 }
 
 // TTL returns how long key has left to live as of the view's commit, like
-// DB.TTL.
+// DB.TTL, with the errors of Get.
 func (tx *ReadTx) TTL(key []byte) (time.Duration, error) {
 	if err := tx.check(); err != nil {
 		return 0, err
@@ -139,10 +142,23 @@ func (tx *ReadTx) TTL(key []byte) (time.Duration, error) {
 }
 
 // ForEach calls fn for every live key and value as of the view's commit, like
-// DB.ForEach; the iteration as a whole is consistent.
+// DB.ForEach; the iteration as a whole is consistent. It returns ErrClosed
+// after fn's View has returned, and otherwise what DB.ForEach returns.
 func (tx *ReadTx) ForEach(fn func(key, value []byte) error) error {
 	if err := tx.check(); err != nil {
 		return err
 	}
 	return tx.db.ForEach(fn)
+}
+
+// All is DB.All as of the view's commit: the pairs a range over it yields
+// are all from that one commit. Ranged after fn's View has returned, it
+// yields nothing and errf returns ErrClosed.
+func (tx *ReadTx) All() (pairs iter.Seq2[[]byte, []byte], errf func() error) {
+	return tx.db.pairs(nil, tx.check)
+}
+
+// Prefix is DB.Prefix as of the view's commit, like All.
+func (tx *ReadTx) Prefix(prefix []byte) (pairs iter.Seq2[[]byte, []byte], errf func() error) {
+	return tx.db.pairs(bytes.Clone(prefix), tx.check)
 }
