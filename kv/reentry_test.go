@@ -194,3 +194,38 @@ func BenchmarkReentryCheck(b *testing.B) {
 		b.Log("no goroutine id read")
 	}
 }
+
+// View's last run holds the writer lock: a write from its fn then returns
+// ErrInvalid instead of waiting for that lock for ever.
+func TestReentryFromLockedView(t *testing.T) {
+	// Not openTemp: after a deadlock its Close would wait for ever too.
+	db, err := Open(filepath.Join(t.TempDir(), "t.kv"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Put([]byte("k"), []byte("v"))
+	done := make(chan error, 1)
+	go func() {
+		done <- db.viewLocked(func(tx *ReadTx) error {
+			if v, err := tx.Get([]byte("k")); err != nil || string(v) != "v" {
+				return fmt.Errorf("Get in the locked run = %q, %v", v, err)
+			}
+			if err := db.Put([]byte("k"), []byte("w")); !errors.Is(err, ErrInvalid) {
+				return fmt.Errorf("Put from the locked run's fn = %v, want ErrInvalid", err)
+			}
+			return nil
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write from View's locked run deadlocked")
+	}
+	if err := db.Put([]byte("k"), []byte("after")); err != nil {
+		t.Fatalf("Put after the View = %v", err)
+	}
+	db.Close()
+}

@@ -31,9 +31,10 @@ const viewAttempts = 4
 // was, fn runs again. After a few such retries (a writer committing without
 // pause), View holds the writer lock for one last run, during which writers
 // in every process wait. So fn may run more than once and must have no
-// effect beyond what it reads; only its last run's error is returned. Writes
-// through the DB inside fn are allowed but not seen by tx, and may themselves
-// force a retry.
+// effect beyond what it reads; only its last run's error is returned. fn
+// should not write through the DB: a write would not be seen by tx, would
+// force a retry, and in the locked run returns ErrInvalid, since it would
+// wait for the lock that run holds (as from an Update's fn).
 //
 // View returns fn's error, ErrClosed on a closed DB, ErrLocked when its last
 // run cannot take the writer lock within Options.LockTimeout, and ErrBusy on
@@ -103,6 +104,8 @@ func (db *DB) viewLocked(fn func(tx *ReadTx) error) (err error) {
 	db.viewLocks.Add(1)
 	tx := &ReadTx{db: db, live: true, locked: true}
 	defer func() { tx.live = false }()
+	db.enterFn() // a write from fn is refused, not a deadlock (reentry.go)
+	defer db.leaveFn()
 	return fn(tx)
 }
 
