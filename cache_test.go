@@ -56,7 +56,7 @@ func runCacheChild(role, path string, n int) error {
 					return err
 				}
 				next := binary.LittleEndian.AppendUint64(nil, binary.LittleEndian.Uint64(old)+1)
-				ok, err := db.CompareAndSwap([]byte("cas"), old, next)
+				ok, err := db.CompareAndSwap([]byte("cas"), old, next, 0)
 				if err != nil {
 					return err
 				}

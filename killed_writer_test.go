@@ -151,8 +151,8 @@ func ackingWriter(path, mode string, stall, sync bool) error {
 	}
 }
 
-// snapshotLoop snapshots path to dst until killed, cycling through the copy
-// methods and compaction, on a read-only or a read-write handle.
+// snapshotLoop snapshots path to dst until killed, plain copies and now and
+// then a compact one, on a read-only or a read-write handle.
 func snapshotLoop(path, dst string) error {
 	ro := os.Getpid()%2 == 0
 	db, err := kv.Open(path, &kv.Options{ReadOnly: ro})
@@ -160,7 +160,7 @@ func snapshotLoop(path, dst string) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		o := kv.SnapshotOptions{Overwrite: true, Method: kv.SnapshotMethod(i % 3), Compact: i%4 == 3}
+		o := kv.SnapshotOptions{Overwrite: true, Compact: i%4 == 3}
 		if err := db.SnapshotWith(dst, o); err != nil {
 			return err
 		}

@@ -283,13 +283,13 @@ func BenchmarkOpenExisting(b *testing.B) {
 
 // The snapshot methods against copy_file_range of the same file, in one run.
 // b.SetBytes makes the tool report MB/s.
-func benchSnapshot(b *testing.B, method SnapshotMethod) {
+func benchSnapshot(b *testing.B, method copyMethod) {
 	db := loadedDB(b)
 	dst := filepath.Join(benchDir, "snap.kv")
 	b.SetBytes(db.Stats().FileSize)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := db.SnapshotWith(dst, SnapshotOptions{Method: method, Overwrite: true}); err != nil {
+		if err := db.SnapshotWith(dst, SnapshotOptions{method: method, Overwrite: true}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -297,8 +297,8 @@ func benchSnapshot(b *testing.B, method SnapshotMethod) {
 	os.Remove(dst)
 }
 
-func BenchmarkSnapshotWrite(b *testing.B) { benchSnapshot(b, SnapshotWrite) }
-func BenchmarkSnapshotMmap(b *testing.B)  { benchSnapshot(b, SnapshotMmap) }
+func BenchmarkSnapshotWrite(b *testing.B) { benchSnapshot(b, copyWrite) }
+func BenchmarkSnapshotMmap(b *testing.B)  { benchSnapshot(b, copyMmap) }
 
 // The same operations on a store small enough to stay in the CPU caches: the
 // cost of the code path itself, without the memory stalls of 1M random keys.

@@ -101,7 +101,7 @@ func TestCacheWritesOfEveryKindAtTheBound(t *testing.T) {
 		}{
 			{"PutTTL", func() error { return db.PutTTL(k, boundValue(string(k), 3000), 1<<40) }},
 			{"Add", func() error { _, err := db.Add([]byte(fmt.Sprint("n", round)), 1); return err }},
-			{"CompareAndSwap", func() error { _, err := db.CompareAndSwap(k, nil, boundValue("x", 900)); return err }},
+			{"CompareAndSwap", func() error { _, err := db.CompareAndSwap(k, nil, boundValue("x", 900), 0); return err }},
 			{"PutIfAbsent", func() error {
 				_, err := db.PutIfAbsent([]byte(fmt.Sprint("a", round)), boundValue("a", 5000), 0)
 				return err

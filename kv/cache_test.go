@@ -118,23 +118,23 @@ func TestAddAndCAS(t *testing.T) {
 		t.Fatal("AddTTL did not set the TTL of the key it created")
 	}
 
-	ok, _ := db.CompareAndSwap([]byte("x"), nil, []byte("1"))
+	ok, _ := db.CompareAndSwap([]byte("x"), nil, []byte("1"), 0)
 	if !ok {
 		t.Fatal("CAS(absent, nil -> 1) failed")
 	}
-	if ok, _ := db.CompareAndSwap([]byte("x"), nil, []byte("2")); ok {
+	if ok, _ := db.CompareAndSwap([]byte("x"), nil, []byte("2"), 0); ok {
 		t.Fatal("CAS(nil) succeeded on a present key")
 	}
-	if ok, _ := db.CompareAndSwap([]byte("x"), []byte("0"), []byte("2")); ok {
+	if ok, _ := db.CompareAndSwap([]byte("x"), []byte("0"), []byte("2"), 0); ok {
 		t.Fatal("CAS with a wrong old value succeeded")
 	}
-	if ok, _ := db.CompareAndSwap([]byte("x"), []byte("1"), nil); !ok {
+	if ok, _ := db.CompareAndSwap([]byte("x"), []byte("1"), nil, 0); !ok {
 		t.Fatal("CAS(1 -> nil) failed")
 	}
 	if v, err := db.Get([]byte("x")); err != nil || v == nil || len(v) != 0 {
 		t.Fatalf("CAS with new == nil stored %q, %v; want an empty value", v, err)
 	}
-	if ok, _ := db.CompareAndSwap([]byte("x"), []byte{}, []byte("3")); !ok {
+	if ok, _ := db.CompareAndSwap([]byte("x"), []byte{}, []byte("3"), 0); !ok {
 		t.Fatal("CAS(empty old) on an empty value failed")
 	}
 	if ok, _ := db.PutIfAbsent([]byte("x"), []byte("4"), 0); ok {

@@ -19,6 +19,10 @@ import (
 // A write committed by a writer that was killed before finishing it is not
 // damage: a read-write DB finishes it first; a read-only DB checks the log and
 // reports it in Stats.PendingRepair.
+//
+// Besides ErrCorrupt, Check returns ErrClosed on a closed DB, ErrLocked when
+// the writer lock is not free within Options.LockTimeout, and ErrInvalid when
+// called inside an Update's fn.
 func (db *DB) Check() (err error) {
 	release, err := db.holdStill()
 	if err != nil {

@@ -21,7 +21,14 @@ import (
 // absent; if fn panics (or calls runtime.Goexit), the lease is withdrawn before
 // the panic goes on up the caller's stack. Either way a waiting caller then
 // computes itself at once. A caller whose ctx has ended computes nothing and
-// returns ctx's error; fn itself is not given ctx (close over it).
+// returns ctx's error; fn itself is not given ctx (close over it). The value
+// returned is the caller's. ttl follows the TTL rule of the conditional
+// writes (cache.go): the value fn computes gets it.
+//
+// GetOrCompute returns ErrInvalid for an empty key or inside an Update's fn,
+// ErrTooLarge for a long key or a value of fn's too large to store (the key
+// then stays absent), ctx's error, fn's error as it is, and a write's errors:
+// ErrFull, ErrReadOnly, ErrClosed, ErrLocked, ErrBusy and ErrCorrupt.
 func (db *DB) GetOrCompute(ctx context.Context, key []byte, ttl time.Duration, fn func() ([]byte, error)) ([]byte, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err

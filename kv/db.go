@@ -41,7 +41,7 @@ type DB struct {
 	flockHeld    bool
 	streak       int
 	tx           txn
-	updater      atomic.Int64          // goroutine running an Update's fn, 0 if none
+	updater      atomic.Int64          // who runs an Update's fn (reentry.go), 0 if none
 	repairs      atomic.Int64          // killed writers' commits this handle finished
 	syncErr      atomic.Pointer[error] // a failed flush: this handle writes no more
 	batchMu      sync.Mutex            // guards the group commit's queue (batch.go)
@@ -58,8 +58,14 @@ type DB struct {
 // Path returns the file's path as given to Open.
 func (db *DB) Path() string { return db.f.path }
 
-// Get returns a copy of the value of key, or ErrNotFound. It takes no lock and
-// never waits for a writer. The returned slice is the caller's.
+// Get returns a copy of the value of key, or ErrNotFound when the key is
+// absent or expired. It takes no lock and never waits for a writer. The
+// returned slice is the caller's.
+//
+// It returns ErrInvalid for an empty key, ErrTooLarge for a key longer than
+// MaxKeySize, ErrClosed on a closed DB, ErrBusy when writers kept rewriting
+// the key while it was read (retrying later succeeds), and ErrCorrupt when
+// the file is damaged or was truncated under it.
 func (db *DB) Get(key []byte) ([]byte, error) {
 	// Read into a stack buffer, then copy out exactly the value: a read appends
 	// the whole record before it keeps the value, which would otherwise size
@@ -73,7 +79,8 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 }
 
 // AppendGet appends the value of key to dst and returns the extended slice, or
-// dst and ErrNotFound. With a reused dst it allocates nothing.
+// dst and ErrNotFound. With a reused dst it allocates nothing. It returns the
+// errors of Get, with dst unchanged.
 func (db *DB) AppendGet(dst, key []byte) (out []byte, err error) {
 	if err := checkKey(key); err != nil {
 		return dst, err
@@ -95,8 +102,18 @@ func (db *DB) AppendGet(dst, key []byte) (out []byte, err error) {
 	return out, err
 }
 
-// Put stores value under key, replacing any previous value. It returns after
-// the write is visible to every process; with Options.Sync, after it is on disk.
+// Put stores value under key, replacing any previous value and its TTL (the
+// key then never expires; see PutTTL). It returns after the write is visible
+// to every process; with Options.Sync, after it is on disk.
+//
+// It returns ErrInvalid for an empty key or when called inside an Update's
+// fn, ErrTooLarge for a key or value over MaxKeySize or MaxValueSize or a
+// record too large for the file's MaxSize, ErrFull when a bounded file that
+// does not evict has no room (a cache evicts instead), ErrReadOnly,
+// ErrClosed, ErrLocked when the writer lock is not free within
+// Options.LockTimeout, and ErrCorrupt when the file is damaged. A flush that
+// fails (Options.Sync) is returned as the system's error, and the handle
+// writes no more.
 func (db *DB) Put(key, value []byte) error {
 	if err := checkPut(key, value); err != nil {
 		return err
@@ -104,7 +121,8 @@ func (db *DB) Put(key, value []byte) error {
 	return db.writeEvicting("Put", func(t *txn) error { return t.put(key, value, 0, 0) })
 }
 
-// Delete removes key. Deleting an absent key is not an error.
+// Delete removes key. Deleting an absent key is not an error. It returns the
+// errors of Put but ErrTooLarge only for a long key, and never ErrFull.
 func (db *DB) Delete(key []byte) error {
 	if err := checkKey(key); err != nil {
 		return err
@@ -159,7 +177,8 @@ func (db *DB) writable() error {
 }
 
 // Sync flushes all committed writes to the device. On a read-only DB it does
-// nothing and returns nil.
+// nothing and returns nil. It returns ErrClosed on a closed DB, or the
+// system's error.
 func (db *DB) Sync() error {
 	if db.readOnly {
 		return nil
@@ -176,7 +195,9 @@ func (db *DB) Sync() error {
 }
 
 // Close releases the file. Calls in flight finish first; every later call
-// returns ErrClosed. A second Close returns nil.
+// returns ErrClosed, and every Watch in progress ends with it. A second Close
+// returns nil. Close returns ErrInvalid when called inside an Update's fn,
+// and the system's error if closing the file fails.
 func (db *DB) Close() error {
 	if db.insideUpdate() {
 		return fmt.Errorf("kv: Close called inside Update's fn: return from fn first: %w", ErrInvalid)

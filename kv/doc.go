@@ -7,10 +7,11 @@
 //   - A *DB is safe for concurrent use by many goroutines. Opening the same
 //     file twice in one process gives two handles that behave like two
 //     processes.
-//   - Readers (Get, AppendGet, TTL, View, ForEach, Stats, Watch) take no lock,
-//     make no system call on the common path and never wait for a writer, not
-//     even one killed in the middle of a write. They validate what they copy
-//     out of the shared mapping and look again when a writer changed it.
+//   - Readers (Get, AppendGet, TTL, View, ForEach, All, Prefix, Stats, Watch)
+//     take no lock, make no system call on the common path and never wait for
+//     a writer, not even one killed in the middle of a write. They validate
+//     what they copy out of the shared mapping and look again when a writer
+//     changed it.
 //   - Get is linearizable: it returns the value its key had at some instant
 //     between its call and its return; never a torn value, never a value that
 //     no write committed, never a miss for a key that was present throughout.
@@ -34,6 +35,45 @@
 //     never a crash.
 //   - Every byte read from the file is untrusted: a damaged, foreign or
 //     other-version file yields ErrCorrupt, never a panic or a hang.
+//
+// # Reading many keys
+//
+// ForEach, and All and Prefix for a range loop, walk the store as a live
+// view: each key present and unchanged throughout is seen exactly once, in
+// no particular order. For a consistent view of several keys (all of an
+// Update or none of it), read them through View's ReadTx, which has the same
+// methods. All returns the error that ended the loop through a function
+// returned beside the iteration:
+//
+//	pairs, errf := db.Prefix([]byte("user:"))
+//	for k, v := range pairs {
+//		fmt.Printf("%s=%s\n", k, v) // k and v are valid until the next step
+//	}
+//	if err := errf(); err != nil {
+//		return err
+//	}
+//
+// # TTLs
+//
+// A ttl > 0 makes a key expire ttl after the write, for every process at
+// once; ttl <= 0 means never; KeepTTL keeps a present key's expiry. A write
+// that stores a value the caller gives (Put, PutTTL, PutIfAbsent, Replace,
+// CompareAndSwap, GetOrCompute) gives the key that call's TTL, replacing the
+// one it had, as memcached's and ngx.shared.DICT's set, add, replace (and
+// memcached's cas) do; Add and AddTTL change a counter in place and keep an
+// existing key's TTL, like Redis's INCR; a key AddTTL creates gets its ttl.
+// Tx's methods of the same names follow the same rule, all or nothing within
+// their Update. docs/cache.md has the details and the mapping from APCu,
+// ngx.shared.DICT, memcached and Redis.
+//
+// # Errors
+//
+// Every error this package returns for one of the conditions its sentinel
+// errors name wraps that sentinel (test with errors.Is), and each method's
+// documentation lists the ones it returns. Calling a method that takes the
+// writer lock (any write, Update, Check, Snapshot, WriteTo, Close) from
+// inside an Update's fn on the same DB would deadlock; it returns ErrInvalid
+// instead. Use the fn's Tx.
 //
 // docs/concurrency.md specifies the protocol step by step, with the argument
 // for each of these properties, and docs/format.md the file layout; both are

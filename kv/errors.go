@@ -5,7 +5,9 @@ import "errors"
 // Sentinel errors. Every error returned by this package that stems from one of
 // these conditions wraps the sentinel, so callers test with errors.Is.
 var (
-	// ErrNotFound is returned by Get when the key is absent.
+	// ErrNotFound is returned by the reads of one key (Get, AppendGet, TTL,
+	// Watch, and Tx's and ReadTx's) and by Expire when the key is absent or
+	// expired.
 	ErrNotFound = errors.New("kv: key not found")
 	// ErrReadOnly is returned by writes on a DB opened with Options.ReadOnly.
 	ErrReadOnly = errors.New("kv: database is read-only")
@@ -15,8 +17,10 @@ var (
 	// ErrTooLarge is returned for a key longer than MaxKeySize, a value longer than
 	// MaxValueSize, or a record that could not fit even in an empty file of MaxSize.
 	ErrTooLarge = errors.New("kv: key or value too large")
-	// ErrInvalid is returned for bad arguments (an empty key, conflicting options)
-	// and for misuse such as calling the DB's write methods from inside Update's fn.
+	// ErrInvalid is returned for bad arguments (an empty key, conflicting
+	// options, Add on a value that is not an 8-byte counter) and for misuse:
+	// calling from inside an Update's fn a method of the same DB that takes
+	// the writer lock (it would wait for itself).
 	ErrInvalid = errors.New("kv: invalid argument")
 	// ErrCorrupt is returned when the file is damaged, truncated, foreign, or of a
 	// newer format. The file is never written to in that case.
@@ -28,7 +32,7 @@ var (
 	// changing what it was reading: retrying later succeeds. It never means
 	// that the file is damaged or that a lock is held.
 	ErrBusy = errors.New("kv: writers kept changing the data being read; try again")
-	// ErrClosed is returned by every method of a closed DB, and by the methods of a
-	// Tx after its Update has returned.
+	// ErrClosed is returned by every method of a closed DB, and by the methods
+	// of a Tx or ReadTx after its Update or View has returned.
 	ErrClosed = errors.New("kv: database is closed")
 )

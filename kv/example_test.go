@@ -8,6 +8,8 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 
 	"github.com/mapkv/mapkv/kv"
 )
@@ -102,4 +104,86 @@ func ExampleDB_ForEach() {
 	})
 	fmt.Println(sum)
 	// Output: 3
+}
+
+func ExampleDB_All() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	db, err := kv.Open(filepath.Join(dir, "all.kv"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	db.Put([]byte("a"), []byte("1"))
+	db.Put([]byte("b"), []byte("2"))
+	db.Put([]byte("c"), []byte("3"))
+
+	// The order is the hash table's: sum, or sort what you collect.
+	sum := 0
+	pairs, errf := db.All()
+	for _, v := range pairs {
+		n, _ := strconv.Atoi(string(v))
+		sum += n
+	}
+	if err := errf(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(sum)
+	// Output: 6
+}
+
+func ExampleDB_Prefix() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	db, err := kv.Open(filepath.Join(dir, "prefix.kv"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	db.Put([]byte("user:ada"), []byte("Ada"))
+	db.Put([]byte("user:bob"), []byte("Bob"))
+	db.Put([]byte("session:1"), []byte("x"))
+
+	var names []string
+	pairs, errf := db.Prefix([]byte("user:"))
+	for _, v := range pairs {
+		names = append(names, string(v)) // string(v) copies: v is reused by the next step
+	}
+	if err := errf(); err != nil {
+		log.Fatal(err)
+	}
+	slices.Sort(names)
+	fmt.Println(names)
+	// Output: [Ada Bob]
+}
+
+func ExampleDB_View() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	db, err := kv.Open(filepath.Join(dir, "view.kv"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	db.Put([]byte("alice"), []byte("7"))
+	db.Put([]byte("bob"), []byte("3"))
+
+	// Both reads come from one commit: an Update moving money between the
+	// two is seen whole or not at all. fn may run more than once, so it
+	// only reads and returns what it found.
+	var total int
+	err = db.View(func(tx *kv.ReadTx) error {
+		total = 0
+		pairs, errf := tx.All()
+		for _, v := range pairs {
+			n, _ := strconv.Atoi(string(v))
+			total += n
+		}
+		return errf()
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(total)
+	// Output: 10
 }

@@ -106,8 +106,10 @@ scan:
 // DeleteExpired removes up to max expired entries (all of them if max <= 0)
 // in one pass over the table from where the last sweep stopped, and returns
 // how many it removed. Expired entries are invisible before that; this frees
-// their space and their place in Stats.Keys. It works in stretches of the
-// table, one transaction each, so other writers get the lock in between.
+// their space and takes them out of Stats.ExpiredKeys. It works in stretches
+// of the table, one transaction each, so other writers get the lock in
+// between. It returns ErrReadOnly, ErrClosed, ErrLocked, ErrInvalid inside an
+// Update's fn and ErrCorrupt, with the count removed until then.
 func (db *DB) DeleteExpired(max int) (int, error) {
 	const stretch = 4096
 	total := 0

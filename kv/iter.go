@@ -3,6 +3,7 @@
 package kv
 
 import (
+	"bytes"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -14,7 +15,12 @@ import (
 // is present and unchanged for the whole iteration is visited exactly once;
 // a key written during it may or may not be visited; no pair is ever torn.
 // fn may read and write the DB. The slices passed to fn are valid only
-// during the call.
+// during the call. All is the same iteration for a range loop.
+//
+// Besides fn's error, ForEach returns ErrClosed on a closed DB, ErrBusy when
+// writers kept moving the slot table under it (retrying later succeeds), and
+// ErrCorrupt at a damaged record or slot table (Salvage goes on past damaged
+// records).
 func (db *DB) ForEach(fn func(key, value []byte) error) error {
 	return db.forEachRecord(func(key, value []byte, _ int64) error { return fn(key, value) })
 }
@@ -22,14 +28,29 @@ func (db *DB) ForEach(fn func(key, value []byte) error) error {
 // forEachRecord is ForEach that also passes each record's expiry (unix
 // milliseconds, 0 for none).
 func (db *DB) forEachRecord(fn func(key, value []byte, expiry int64) error) error {
-	it := iterator{db: db}
+	var ferr error
+	_, err := db.walk(nil, false, func(key, value []byte, expiry int64) bool {
+		ferr = fn(key, value, expiry)
+		return ferr == nil
+	})
+	if ferr != nil {
+		return ferr
+	}
+	return err
+}
+
+// walk calls yield for every live record whose key starts with prefix, until
+// yield returns false. With salvage it skips damaged records instead of
+// stopping at the first, and returns how many distinct ones it skipped.
+func (db *DB) walk(prefix []byte, salvage bool, yield func(key, value []byte, expiry int64) bool) (skipped int, err error) {
+	it := iterator{db: db, prefix: prefix, salvage: salvage}
 	for {
 		ok, err := it.next()
 		if err != nil || !ok {
-			return err
+			return len(it.bad), err
 		}
-		if err := fn(it.key, it.val, it.expiry); err != nil {
-			return err
+		if !yield(it.key, it.val, it.expiry) {
+			return len(it.bad), nil
 		}
 	}
 }
@@ -50,6 +71,9 @@ type iterator struct {
 	val     []byte
 	expiry  int64
 	started bool
+	prefix  []byte              // only keys that start with it are returned
+	salvage bool                // skip damaged records instead of failing
+	bad     map[uint64]struct{} // slot words of the damaged records skipped
 }
 
 func (it *iterator) next() (ok bool, err error) {
@@ -104,8 +128,14 @@ func (it *iterator) next() (ok bool, err error) {
 			}
 			off := slotOff(s)
 			page := off &^ (PageSize - 1)
+			if _, bad := it.bad[s&^useBits]; bad {
+				continue // damaged, skipped and counted already
+			}
 			if off < PageSize || !f.ensure(int64(page+PageSize)) {
 				if sameSlot(v.load(pos), s) && m.load(hdrTable) == tw {
+					if it.skipBad(s) {
+						continue
+					}
 					return false, fmt.Errorf("kv: %s: slot at page %d offset %d points outside the file: %w",
 						f.path, pos/PageSize, pos%PageSize, ErrCorrupt)
 				}
@@ -123,6 +153,9 @@ func (it *iterator) next() (ok bool, err error) {
 				if m.load(hdrWindowStart) != ms || m.load(hdrWindowEnd) != me {
 					break // a window opened or closed: the bytes may be the next log's
 				}
+				if it.skipBad(s) {
+					continue
+				}
 				return false, fmt.Errorf("kv: %s: page %d offset %d: damaged record: %w",
 					f.path, off/PageSize, off%PageSize, ErrCorrupt)
 			}
@@ -130,6 +163,9 @@ func (it *iterator) next() (ok bool, err error) {
 				continue
 			}
 			key := rec[r.hdr : r.hdr+r.klen]
+			if !bytes.HasPrefix(key, it.prefix) {
+				continue // never returned, so never one to skip either
+			}
 			h := hashKey(db.seed, key)
 			if _, dup := it.skip[h]; dup {
 				continue
@@ -152,6 +188,20 @@ func (it *iterator) next() (ok bool, err error) {
 		}
 	}
 	return false, fmt.Errorf("kv: %s: the table kept changing under the iteration: %w", f.path, ErrBusy)
+}
+
+// skipBad records the damaged record of slot word s as skipped, if the
+// iteration salvages, and reports whether it does. A record is counted once
+// however often a rewind meets it again.
+func (it *iterator) skipBad(s uint64) bool {
+	if !it.salvage {
+		return false
+	}
+	if it.bad == nil {
+		it.bad = make(map[uint64]struct{})
+	}
+	it.bad[s&^useBits] = struct{}{}
+	return true
 }
 
 // rewind moves the walk back far enough to meet any entry a deletion shifted

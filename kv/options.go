@@ -13,6 +13,11 @@ const (
 	MinFileSize = 64 << 10
 	// DefaultInitialSize is the size of a new file when Options.InitialSize is 0.
 	DefaultInitialSize = 1 << 20
+	// FormatVersion is the version of the file format this package reads
+	// and writes: the little-endian uint32 at byte 8 of the file, after the
+	// magic (docs/format.md). Open refuses a file of any other version with
+	// an error wrapping ErrCorrupt that says how to copy its data.
+	FormatVersion = formatVersion
 )
 
 // Options configures Open. The zero value (or a nil *Options) opens or creates
@@ -30,14 +35,16 @@ type Options struct {
 	// ErrInvalid.
 	MaxSize int64
 	// Evict makes the file a cache: at MaxSize (which it requires), writes make
-	// room by evicting entries not used recently (CLOCK: a read bit and a
-	// written bit per slot, cleared by a sweeping hand) instead of returning
-	// ErrFull. A setting of the file, stored at creation like MaxSize: false
-	// takes the file's.
+	// room by evicting entries not used recently (an S3-FIFO policy fitted to
+	// the file, docs/cache.md) instead of returning ErrFull. A setting of the
+	// file, stored at creation like MaxSize: false takes the file's. In a
+	// cache, an Update whose fn finds no room runs fn again after evicting.
 	Evict bool
 	// Sync flushes every committed write to the device before the write
-	// returns: durable against power loss, at the cost of three fdatasync calls.
-	// Without it a write survives any process crash but not a power loss.
+	// returns: durable against power loss, at the cost of one fdatasync per
+	// commit, which the goroutines of one handle that write at once share
+	// (group commit). Without it a write survives any process crash but not
+	// a power loss.
 	Sync bool
 	// Mode is the permission of a new file; 0 means 0o600.
 	Mode os.FileMode

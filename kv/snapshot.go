@@ -14,43 +14,61 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// SnapshotMethod chooses how Snapshot writes the copy.
-type SnapshotMethod int
+// copyMethod is how a plain snapshot writes its copy. Callers have no
+// choice to make: write(2) from the mapping measured faster
+// (docs/performance.md); the kv benchmarks compare the two through
+// SnapshotOptions.method.
+type copyMethod int
 
 const (
-	// SnapshotDefault is the faster method as measured (docs/performance.md):
-	// currently SnapshotWrite.
-	SnapshotDefault SnapshotMethod = iota
-	// SnapshotWrite writes the source mapping to the destination with write(2).
-	SnapshotWrite
-	// SnapshotMmap sizes the destination with ftruncate, maps it and copies
-	// from mapping to mapping; fresh destination pages fault on first touch.
-	SnapshotMmap
+	copyWrite copyMethod = iota // write(2) the source mapping into the destination
+	copyMmap                    // size the destination, map it and copy between mappings
 )
 
-// SnapshotOptions configures SnapshotWith.
+// SnapshotOptions configures SnapshotWith. The zero value makes the copy
+// Snapshot makes.
 type SnapshotOptions struct {
 	// Compact writes only the live records into a fresh, minimal file (like
-	// mdb_copy -c) instead of copying the file page for page.
+	// mdb_copy -c) instead of copying the file page for page: expired
+	// records, free pages and the slack of the slot table are left out, and
+	// TTLs are kept. It takes longer than a plain copy.
 	Compact bool
-	// Overwrite replaces an existing destination; without it an existing
-	// destination is an error wrapping fs.ErrExist.
+	// Overwrite replaces an existing dst, atomically (the copy is renamed
+	// over it); without it an existing dst is an error wrapping fs.ErrExist.
 	Overwrite bool
-	// Method is how the copy is written; ignored with Compact.
-	Method SnapshotMethod
-	// Progress, if set, is called during the copy with the bytes done so far.
+	// Progress, if set, is called now and then during the copy, on the
+	// goroutine that called SnapshotWith: with the bytes written and the
+	// bytes to write, or with Compact the keys written and the live keys
+	// counted at the start.
 	Progress func(done, total int64)
+
+	method copyMethod // the kv benchmarks' choice; copyWrite otherwise
 }
 
-// Snapshot writes a consistent copy of the store to dst, which must not exist.
-// See SnapshotWith.
+// Snapshot writes a consistent copy of the store to dst, which must not
+// exist; see SnapshotWith.
 func (db *DB) Snapshot(dst string) error { return db.SnapshotWith(dst, SnapshotOptions{}) }
 
-// SnapshotWith writes a consistent copy of the store to dst. It holds the
-// writer lock for the copy alone, so the copy never holds half a write or half
-// an Update; readers in every process go on meanwhile. The copy goes to a
-// temporary file beside dst that is synced and renamed into place, so a crash
-// never leaves a partial dst. A read-only DB can take snapshots.
+// SnapshotCompact writes a consistent copy of the live records to dst, which
+// must not exist, as a fresh, minimal file (like mdb_copy -c); see
+// SnapshotWith and SnapshotOptions.Compact.
+func (db *DB) SnapshotCompact(dst string) error {
+	return db.SnapshotWith(dst, SnapshotOptions{Compact: true})
+}
+
+// SnapshotWith writes a consistent copy of the store to the file dst, as o
+// says. It holds the writer lock for the copy alone, so the copy never holds
+// half a write or half an Update; readers in every process go on meanwhile,
+// writers wait. A read-write DB first finishes a killed writer's commit. The
+// copy goes to a temporary file beside dst that is synced and renamed into
+// place, so a crash never leaves a partial dst. A read-only DB can take
+// snapshots. The copy is a store that Open accepts, with no writer recorded.
+//
+// SnapshotWith returns an error wrapping fs.ErrExist if dst exists and
+// o.Overwrite is false; ErrClosed on a closed DB; ErrLocked when the writer
+// lock is not free within Options.LockTimeout; ErrInvalid when called inside
+// an Update's fn; ErrCorrupt when the source cannot be read; and the
+// system's errors (fs.ErrPermission, ENOSPC...) about dst and its directory.
 func (db *DB) SnapshotWith(dst string, o SnapshotOptions) (err error) {
 	if db.closed.Load() {
 		return ErrClosed
@@ -124,8 +142,8 @@ func (db *DB) copyTo(dst *os.File, o SnapshotOptions) (err error) {
 		}
 	}
 	const chunk = 8 << 20
-	switch o.Method {
-	case SnapshotMmap:
+	switch o.method {
+	case copyMmap:
 		if err := unix.Ftruncate(int(dst.Fd()), size); err != nil {
 			return err
 		}
@@ -151,10 +169,12 @@ func (db *DB) copyTo(dst *os.File, o SnapshotOptions) (err error) {
 
 // WriteTo writes a consistent copy of the store to w, in the file format, so
 // that the bytes written are a store that Open accepts (kvtool snapshot FILE -
-// streams it). Like SnapshotWith it holds the writer lock for the copy alone,
-// first finishing a killed writer's commit; readers go on meanwhile. It
-// returns the number of bytes written, ErrClosed on a closed DB, ErrLocked when
-// Options.LockTimeout passes first, or w's error.
+// streams it); it implements io.WriterTo. Like SnapshotWith it holds the
+// writer lock for the copy alone, first finishing a killed writer's commit;
+// readers go on meanwhile, writers wait for w. It returns the number of bytes
+// written and ErrClosed on a closed DB, ErrLocked when Options.LockTimeout
+// passes first, ErrInvalid inside an Update's fn, ErrCorrupt when the source
+// cannot be read, or w's error as it is.
 func (db *DB) WriteTo(w io.Writer) (n int64, err error) {
 	release, err := db.holdStill()
 	if err != nil {

@@ -35,7 +35,7 @@ type Stats struct {
 	// Hits and Misses count the Gets that found and did not find their key,
 	// in cache mode, over every handle of every process that may write the
 	// file: each handle adds its counts every 64 reads and when it closes
-	// (docs/cache.md, "Counters"). A read-only handle's reads count in its
+	// (docs/cache.md, "Rules"). A read-only handle's reads count in its
 	// own Stats only.
 	Hits, Misses int64
 

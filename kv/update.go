@@ -5,8 +5,6 @@ package kv
 import (
 	"errors"
 	"fmt"
-	"runtime"
-	"strconv"
 	"time"
 )
 
@@ -23,16 +21,25 @@ import (
 //
 // Readers do not wait for Update; each key they read is either before or after
 // the whole Update, and View sees all of it or none. Calling the DB's own
-// write methods (Put, Delete, Update), Check, Snapshot or Close from inside fn
-// would wait for the lock fn's Update holds; they detect this and return an
-// error wrapping ErrInvalid instead of deadlocking. Get and ForEach on the DB
-// are fine inside fn but do not see fn's uncommitted writes; tx.Get does.
+// write methods (Put, Delete, Update, the cache operations), Check,
+// Snapshot, WriteTo or Close from inside fn would wait for the lock fn's
+// Update holds; they detect this and return an error wrapping ErrInvalid
+// instead of deadlocking (on Linux fn's goroutine stays on its OS thread
+// while fn runs, which is how they tell: reentry.go). Get, ForEach, All and
+// View on the DB are fine inside fn but do not see fn's uncommitted writes;
+// tx.Get does.
+//
+// Update returns fn's error as it is; otherwise ErrReadOnly, ErrClosed,
+// ErrLocked when the writer lock is not free within Options.LockTimeout,
+// ErrInvalid when called inside another Update's fn on this DB, ErrFull when
+// the commit itself finds no room (a file at MaxSize that does not evict),
+// and ErrCorrupt.
 func (db *DB) Update(fn func(tx *Tx) error) error {
 	for round := 0; ; round++ {
 		retry := false
 		err := db.write("Update", func(t *txn) error {
-			db.updater.Store(goid())
-			defer db.updater.Store(0)
+			db.enterFn() // so that re-entry is detected (reentry.go)
+			defer db.leaveFn()
 			tx := &Tx{t: t}
 			defer func() { tx.t = nil }()
 			err := fn(tx)
@@ -57,37 +64,11 @@ func (db *DB) Update(fn func(tx *Tx) error) error {
 	}
 }
 
-// insideUpdate reports whether the calling goroutine is running an Update's fn
-// on this handle.
-func (db *DB) insideUpdate() bool {
-	id := db.updater.Load()
-	return id != 0 && id == goid()
-}
-
-// goid returns the current goroutine's id. It is only called when an Update is
-// running on this handle, to tell a re-entrant write from a concurrent one.
-func goid() int64 {
-	var buf [32]byte
-	n := runtime.Stack(buf[:], false)
-	s := string(buf[:n])
-	const prefix = "goroutine "
-	if len(s) <= len(prefix) {
-		return -1
-	}
-	s = s[len(prefix):]
-	end := 0
-	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
-		end++
-	}
-	id, err := strconv.ParseInt(s[:end], 10, 64)
-	if err != nil {
-		return -1
-	}
-	return id
-}
-
 // Tx is the handle an Update's fn uses to read and write. It is valid only
-// during fn and must not be used by other goroutines.
+// during fn and must not be used by other goroutines. Each write method is
+// all or nothing: if it returns an error (ErrFull, say), the transaction is
+// as it was before the call and fn may go on. After its Update has returned,
+// every method returns ErrClosed.
 type Tx struct {
 	t *txn
 }
@@ -99,8 +80,27 @@ func (tx *Tx) live() error {
 	return nil
 }
 
+// run runs one write operation of the transaction all or nothing; argErr is
+// the verdict on its arguments, given after the check that tx is live.
+func (tx *Tx) run(argErr error, op func(t *txn) error) error {
+	if err := tx.live(); err != nil {
+		return err
+	}
+	if argErr != nil {
+		return argErr
+	}
+	sp := tx.t.savepoint()
+	if err := op(tx.t); err != nil {
+		tx.t.rollback(sp)
+		tx.t.short = tx.t.short || errors.Is(err, ErrFull) // a cache evicts, then runs fn again
+		return err
+	}
+	return nil
+}
+
 // Get returns a copy of the value of key as the transaction sees it, including
-// its own uncommitted writes, or ErrNotFound.
+// its own uncommitted writes, or ErrNotFound. It returns ErrInvalid or
+// ErrTooLarge for a bad key and ErrClosed after the Update returned.
 func (tx *Tx) Get(key []byte) ([]byte, error) {
 	if err := tx.live(); err != nil {
 		return nil, err
@@ -111,34 +111,19 @@ func (tx *Tx) Get(key []byte) ([]byte, error) {
 	return tx.t.get(key, nowMillis)
 }
 
-// Put stores value under key within the transaction. If it fails (ErrFull,
-// say), the transaction is as it was before the call and fn may go on.
+// Put stores value under key within the transaction, with no TTL. It returns
+// ErrInvalid for an empty key, ErrTooLarge, ErrFull when the file has no room
+// (in a cache, Update then evicts and runs fn again), ErrClosed after the
+// Update returned; the transaction is then as it was before the call.
 func (tx *Tx) Put(key, value []byte) error {
-	if err := tx.live(); err != nil {
-		return err
-	}
-	if err := checkPut(key, value); err != nil {
-		return err
-	}
-	sp := tx.t.savepoint()
-	if err := tx.t.put(key, value, 0, 0); err != nil {
-		tx.t.rollback(sp)
-		tx.t.short = tx.t.short || errors.Is(err, ErrFull)
-		return err
-	}
-	return nil
+	return tx.run(checkPut(key, value), func(t *txn) error { return t.put(key, value, 0, 0) })
 }
 
 // Delete removes key within the transaction; an absent key is not an error.
+// It returns ErrInvalid or ErrTooLarge for a bad key and ErrClosed after the
+// Update returned.
 func (tx *Tx) Delete(key []byte) error {
-	if err := tx.live(); err != nil {
-		return err
-	}
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	tx.t.del(key)
-	return nil
+	return tx.run(checkKey(key), func(t *txn) error { t.del(key); return nil })
 }
 
 func nowMillis() int64 { return time.Now().UnixMilli() }

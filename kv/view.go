@@ -3,7 +3,9 @@
 package kv
 
 import (
+	"bytes"
 	"fmt"
+	"iter"
 	"runtime"
 	"runtime/debug"
 	"time"
@@ -29,9 +31,10 @@ const viewAttempts = 4
 // was, fn runs again. After a few such retries (a writer committing without
 // pause), View holds the writer lock for one last run, during which writers
 // in every process wait. So fn may run more than once and must have no
-// effect beyond what it reads; only its last run's error is returned. Writes
-// through the DB inside fn are allowed but not seen by tx, and may themselves
-// force a retry.
+// effect beyond what it reads; only its last run's error is returned. fn
+// should not write through the DB: a write would not be seen by tx, would
+// force a retry, and in the locked run returns ErrInvalid, since it would
+// wait for the lock that run holds (as from an Update's fn).
 //
 // View returns fn's error, ErrClosed on a closed DB, ErrLocked when its last
 // run cannot take the writer lock within Options.LockTimeout, and ErrBusy on
@@ -101,6 +104,8 @@ func (db *DB) viewLocked(fn func(tx *ReadTx) error) (err error) {
 	db.viewLocks.Add(1)
 	tx := &ReadTx{db: db, live: true, locked: true}
 	defer func() { tx.live = false }()
+	db.enterFn() // a write from fn is refused, not a deadlock (reentry.go)
+	defer db.leaveFn()
 	return fn(tx)
 }
 
@@ -112,7 +117,8 @@ func (tx *ReadTx) check() error {
 }
 
 // Get returns a copy of the value of key as of the view's commit, or
-// ErrNotFound.
+// ErrNotFound. It returns the errors of DB.Get, and ErrClosed after fn's View
+// has returned.
 func (tx *ReadTx) Get(key []byte) ([]byte, error) {
 	if err := tx.check(); err != nil {
 		return nil, err
@@ -121,7 +127,7 @@ func (tx *ReadTx) Get(key []byte) ([]byte, error) {
 }
 
 // AppendGet appends the value of key as of the view's commit to dst, like
-// DB.AppendGet.
+// DB.AppendGet, with the errors of Get.
 func (tx *ReadTx) AppendGet(dst, key []byte) ([]byte, error) {
 	if err := tx.check(); err != nil {
 		return dst, err
@@ -130,7 +136,7 @@ func (tx *ReadTx) AppendGet(dst, key []byte) ([]byte, error) {
 }
 
 // TTL returns how long key has left to live as of the view's commit, like
-// DB.TTL.
+// DB.TTL, with the errors of Get.
 func (tx *ReadTx) TTL(key []byte) (time.Duration, error) {
 	if err := tx.check(); err != nil {
 		return 0, err
@@ -139,10 +145,23 @@ func (tx *ReadTx) TTL(key []byte) (time.Duration, error) {
 }
 
 // ForEach calls fn for every live key and value as of the view's commit, like
-// DB.ForEach; the iteration as a whole is consistent.
+// DB.ForEach; the iteration as a whole is consistent. It returns ErrClosed
+// after fn's View has returned, and otherwise what DB.ForEach returns.
 func (tx *ReadTx) ForEach(fn func(key, value []byte) error) error {
 	if err := tx.check(); err != nil {
 		return err
 	}
 	return tx.db.ForEach(fn)
+}
+
+// All is DB.All as of the view's commit: the pairs a range over it yields
+// are all from that one commit. Ranged after fn's View has returned, it
+// yields nothing and errf returns ErrClosed.
+func (tx *ReadTx) All() (pairs iter.Seq2[[]byte, []byte], errf func() error) {
+	return tx.db.pairs(nil, tx.check)
+}
+
+// Prefix is DB.Prefix as of the view's commit, like All.
+func (tx *ReadTx) Prefix(prefix []byte) (pairs iter.Seq2[[]byte, []byte], errf func() error) {
+	return tx.db.pairs(bytes.Clone(prefix), tx.check)
 }

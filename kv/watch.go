@@ -36,7 +36,9 @@ const announceFor = 2 * watchSlice
 // an absent key to appear; a key's expiry is a change like a write. Watch
 // returns ctx's error as soon as ctx ends (within the time it takes to
 // schedule the goroutine), ErrClosed when the DB is closed, also while it
-// waits, and ErrCorrupt when the file was truncated under it. Versions change whenever the key's
+// waits, ErrInvalid or ErrTooLarge for a bad key, ErrBusy when writers kept
+// rewriting the key while it was read, and ErrCorrupt when the file was
+// damaged or truncated under it. Versions change whenever the key's
 // record is replaced by different content; writes that land while the caller
 // is not in Watch are seen as their latest result, not one by one. The
 // returned value is the caller's.

@@ -77,7 +77,7 @@ func (c *client) apply(in input) (output, error) {
 		if !in.OldNil {
 			old = []byte(in.Old)
 		}
-		out.Swapped, err = c.st.CompareAndSwap(k0, old, v0)
+		out.Swapped, err = c.st.CompareAndSwap(k0, old, v0, 0)
 	case opAdd:
 		out.N, err = c.st.Add(k0, in.Delta)
 		if errors.Is(err, kv.ErrInvalid) {

@@ -20,7 +20,7 @@ type store interface {
 	Put(key, value []byte) error
 	Delete(key []byte) error
 	Update(fn func(tx txn) error) error
-	CompareAndSwap(key, old, new []byte) (bool, error)
+	CompareAndSwap(key, old, new []byte, ttl time.Duration) (bool, error)
 	Add(key []byte, delta int64) (int64, error)
 	View(fn func(tx reader) error) error
 	Close() error

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+
+	"github.com/mapkv/mapkv/kv"
 )
 
 func newCasCommand() *command {
@@ -36,7 +38,7 @@ value itself: read it with get, compute, then cas; on exit 1 read again.
 		if err != nil {
 			return err
 		}
-		ok, err := db.CompareAndSwap(key, old, v)
+		ok, err := db.CompareAndSwap(key, old, v, kv.KeepTTL)
 		if err != nil {
 			err = w.fail(args[0], db, err)
 			db.Close()

@@ -21,9 +21,10 @@ If all is well it prints "ok" and exits 0; if a killed writer left a
 committed write that the next writer will finish, it says so on a second
 line: that is legal, not damage. If the file is damaged (or is not a mapkv
 file at all), check prints one problem per line, each saying where
-("page N offset X: ..."), and exits 1. A file that is not a mapkv file at all
-(empty, zeros, another kind of file) exits 1 too, and says so. Any other
-error exits 2; a lock that stays busy past --lock-timeout exits 75.
+("page N offset X: ..."), and exits 1. A file that is not a mapkv file this
+kvtool reads (empty, zeros, a creation that did not finish, another format
+version, another kind of file) exits 1 too, and says so. Any other error
+exits 2; a lock that stays busy past --lock-timeout exits 75.
 
 --json prints one JSON object instead:
   {"file":"db","ok":true,"pending_repair":false,"problems":[],"problem_count":0}

@@ -30,7 +30,7 @@ func TestCreate(t *testing.T) {
 		t.Errorf("created %v, %d bytes; want -rw-r--r--, 49 MiB of index and its header and log", fi.Mode(), fi.Size())
 	}
 	s := statOf(t, cache)
-	if s.Mode == nil || *s.Mode != "cache" || s.MaxSize != 256<<20 || s.Keys != 0 {
+	if s.Mode != "cache" || s.MaxSize != 256<<20 || s.Keys != 0 {
 		t.Errorf("stat of the new cache: %+v", s)
 	}
 	if r := kvtool(t, nil, "stat", cache).want(t, exitOK); !strings.Contains(r.stdout, "mode:            cache") || !strings.Contains(r.stdout, "256 MiB") {
@@ -46,7 +46,7 @@ func TestCreate(t *testing.T) {
 
 	store := filepath.Join(dir, "store.db")
 	kvtool(t, nil, "create", store, "--max-size", "1M").want(t, exitOK)
-	if s := statOf(t, store); s.Mode == nil || *s.Mode != "store" || s.MaxSize != 1<<20 {
+	if s := statOf(t, store); s.Mode != "store" || s.MaxSize != 1<<20 {
 		t.Errorf("stat of the new bounded store: %+v", s)
 	}
 	plain := filepath.Join(dir, "plain.db")
@@ -54,7 +54,7 @@ func TestCreate(t *testing.T) {
 	if fi, err := os.Stat(plain); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("default mode: %v, %v", fi, err)
 	}
-	if s := statOf(t, plain); s.MaxSize != 0 || *s.Mode != "store" {
+	if s := statOf(t, plain); s.MaxSize != 0 || s.Mode != "store" {
 		t.Errorf("stat of an unbounded file: %+v", s)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 3 {

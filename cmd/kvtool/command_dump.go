@@ -31,20 +31,25 @@ exactly. --prefix and --match dump only the keys they pick, as for list.
 
 Dump reads a live view. If it meets a damaged record it stops there, writes
 what it read before, and exits 2; "kvtool check FILE" lists the damage.
+--salvage instead skips every damaged record, writes all the others, and
+says on stderr how many it skipped; it then exits 1 (0 if it skipped none),
+so that "kvtool dump --salvage bad.db | kvtool load new.db" copies out what
+a damaged file still holds.
 `
 	c.reads = true
 	q := addKeyFlags(c.flags)
 	filter := addFilterFlags(c.flags, "dump")
+	salvage := c.flags.Bool("salvage", false, "skip damaged records, write the rest, and say how many were skipped")
 	c.run = func(e *env, args []string) error {
 		if err := filter.compile(q); err != nil {
 			return err
 		}
-		return runDump(e, args[0], filter)
+		return runDump(e, args[0], filter, *salvage)
 	}
 	return c
 }
 
-func runDump(e *env, path string, filter *keyFilter) error {
+func runDump(e *env, path string, filter *keyFilter, salvage bool) error {
 	db, err := openRead(path, nil)
 	if err != nil {
 		return err
@@ -53,7 +58,14 @@ func runDump(e *env, path string, filter *keyFilter) error {
 	out := bufio.NewWriterSize(e.stdout, 64<<10)
 	enc := newRecordEncoder(out)
 	var n int64
-	err = db.ForEach(func(k, v []byte) error {
+	each, skipped := db.ForEach, 0
+	if salvage {
+		each = func(fn func(k, v []byte) error) (err error) {
+			skipped, err = db.Salvage(fn)
+			return err
+		}
+	}
+	err = each(func(k, v []byte) error {
 		if !filter.picks(k) {
 			return nil
 		}
@@ -79,6 +91,10 @@ func runDump(e *env, path string, filter *keyFilter) error {
 	}
 	if err != nil && n > 0 {
 		err = fmt.Errorf("after %s: %w", plural(n, "record"), err)
+	}
+	if err == nil && skipped > 0 {
+		return &statusError{status: exitFalse, msg: fmt.Sprintf("%s: skipped %s, wrote %s; 'kvtool check %s' lists the damage",
+			path, plural(int64(skipped), "damaged record"), plural(n, "record"), path)}
 	}
 	return fail(path, db, err)
 }

@@ -26,10 +26,8 @@ gets the copy under FILE's name, as cp does. A DEST of "-" writes the copy to
 stdout (not a terminal), for a pipe: kvtool snapshot db - | zstd > db.zst.
 --compact writes only the live records into a fresh, minimal file (like
 mdb_copy -c) instead of copying the file as it is; to stdout it is built in
-a temporary file first ($TMPDIR). --method chooses how the bytes are copied: "write" writes from
-the mapping with write(2), "mmap" copies into a mapping of DEST; without it
-the library chooses. When stderr is a terminal, snapshot shows its progress
-(in bytes, or in keys with --compact).
+a temporary file first ($TMPDIR). When stderr is a terminal, snapshot shows
+its progress (in bytes, or in keys with --compact).
 
 Snapshot holds the writer lock for the copy, so writers wait for it (readers
 do not); if another writer holds the lock, snapshot waits for it up to
@@ -39,35 +37,11 @@ renamed into place, so a crash never leaves a partial DEST.
 	compact := c.flags.Bool("compact", false, "copy only the live records into a minimal file")
 	force := c.flags.Bool("force", false, "replace DEST if it exists")
 	lock := addLockFlag(c.flags)
-	var method methodFlag
-	c.flags.Var(&method, "method", "copy `method`: write or mmap (default: the library's choice)")
 	c.run = func(e *env, args []string) error {
-		o := kv.SnapshotOptions{Compact: *compact, Overwrite: *force, Method: method.m}
+		o := kv.SnapshotOptions{Compact: *compact, Overwrite: *force}
 		return runSnapshot(e, args[0], args[1], o, lock)
 	}
 	return c
-}
-
-// methodFlag is --method: a kv.SnapshotMethod spelled as a word.
-type methodFlag struct {
-	name string
-	m    kv.SnapshotMethod
-}
-
-var snapshotMethods = map[string]kv.SnapshotMethod{
-	"write": kv.SnapshotWrite,
-	"mmap":  kv.SnapshotMmap,
-}
-
-func (f *methodFlag) String() string { return f.name }
-
-func (f *methodFlag) Set(s string) error {
-	m, ok := snapshotMethods[s]
-	if !ok {
-		return fmt.Errorf("unknown method %q: use write or mmap", s)
-	}
-	f.name, f.m = s, m
-	return nil
 }
 
 func runSnapshot(e *env, path, dest string, o kv.SnapshotOptions, lock *lockOption) error {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/mapkv/mapkv/kv"
 )
 
 func newStatCommand() *command {
@@ -12,10 +14,11 @@ func newStatCommand() *command {
 	c.reads = true
 	c.help = `
 Stat shows what FILE holds and how it is used: its mode (a cache that evicts
-at its max size, or a store that fills up), live keys and expired ones not
-yet swept, file and page sizes, used, free and live bytes, the slot table's
-size, load and longest probe, how often the file grew and the table was
-rehashed, commits, evictions and reclaimed expired keys, which process holds
+at its max size, or a store that fills up), live keys, expired ones not yet
+swept and GetOrCompute leases, file and page sizes, used, free and live
+bytes, the slot table's size, load and longest probe, how often the file grew
+and the table was rehashed, commits, evictions and reclaimed expired keys, a
+cache's hits, misses and hit ratio over every process, which process holds
 the writer lock, if any, and whether a repair is pending. A pending repair
 means a writer was killed after it committed; the next writer finishes that
 write. It is legal, not damage.
@@ -41,15 +44,9 @@ docs/cli.md lists the fields and the metrics.
 			if err != nil {
 				return err
 			}
-			s, err := readStats(db, path, true)
-			if err != nil {
-				err = fail(path, db, err)
-			}
-			if cerr := db.Close(); err == nil && cerr != nil {
-				err = fail(path, nil, cerr)
-			}
-			if err != nil {
-				return err
+			s := db.Stats()
+			if err := db.Close(); err != nil {
+				return fail(path, nil, err)
 			}
 			all = append(all, namedStats{path, s})
 		}
@@ -80,18 +77,19 @@ docs/cli.md lists the fields and the metrics.
 // namedStats is the statistics of the file at path.
 type namedStats struct {
 	path string
-	s    fileStats
+	s    kv.Stats
 }
 
 // statJSON is stat's --json output. Its field names are part of kvtool's
-// interface (docs/cli.md), independent of kv.Stats's Go names. A field that
-// the library does not report is null.
+// interface (docs/cli.md), independent of kv.Stats's Go names. hits and
+// misses are null for a store (kv counts Gets in cache mode only), and
+// hit_ratio also before the first lookup.
 type statJSON struct {
 	File          string   `json:"file"`
-	Mode          *string  `json:"mode"`
+	Mode          string   `json:"mode"`
 	Keys          int64    `json:"keys"`
 	ExpiredKeys   int64    `json:"expired_keys"`
-	Leases        *int64   `json:"leases"`
+	Leases        int64    `json:"leases"`
 	FileSize      int64    `json:"file_size"`
 	MaxSize       int64    `json:"max_size"`
 	PageSize      int      `json:"page_size"`
@@ -118,7 +116,7 @@ type statJSON struct {
 func writeStatJSON(w io.Writer, n namedStats) error {
 	s := n.s
 	j := statJSON{
-		File: n.path, Keys: s.live, ExpiredKeys: s.expired,
+		File: n.path, Mode: mode(s), Keys: s.Keys, ExpiredKeys: s.ExpiredKeys, Leases: s.Leases,
 		FileSize: s.FileSize, MaxSize: s.MaxSize, PageSize: s.PageSize,
 		Pages: s.Pages, FreePages: s.FreePages,
 		UsedBytes: s.UsedBytes, FreeBytes: s.FreeBytes, LiveBytes: s.LiveBytes,
@@ -127,14 +125,7 @@ func writeStatJSON(w io.Writer, n namedStats) error {
 		Evictions: s.Evictions, Expired: s.Expired,
 		WriterPID: s.WriterPID, PendingRepair: s.PendingRepair,
 	}
-	if s.modeKnown {
-		m := s.mode()
-		j.Mode = &m
-	}
-	if s.split {
-		j.Leases = &s.leases
-	}
-	if fileWideHits {
+	if s.Evict {
 		j.Hits, j.Misses = &s.Hits, &s.Misses
 		if r, ok := hitRatio(s.Hits, s.Misses); ok {
 			j.HitRatio = &r
@@ -146,8 +137,8 @@ func writeStatJSON(w io.Writer, n namedStats) error {
 }
 
 // mode names the file's mode as stat prints it.
-func (s *fileStats) mode() string {
-	if s.cache {
+func mode(s kv.Stats) string {
+	if s.Evict {
 		return "cache"
 	}
 	return "store"
@@ -180,21 +171,14 @@ func printStats(w io.Writer, n namedStats) error {
 		repair = "yes: a killed writer's committed write; the next writer finishes it (legal, not damage)"
 	}
 	line("file", "%s", n.path)
-	switch {
-	case !s.modeKnown:
-		line("mode", "unknown")
-	case s.cache:
+	if s.Evict {
 		line("mode", "cache: evicts entries at max size")
-	default:
+	} else {
 		line("mode", "store: writes fail at max size")
 	}
-	line("keys", "%d", s.live)
-	if s.split {
-		line("expired keys", "%d (not yet swept)", s.expired)
-		line("leases", "%d", s.leases)
-	} else {
-		line("expired keys", "%d (not yet swept; with GetOrCompute leases, if any)", s.expired)
-	}
+	line("keys", "%d", s.Keys)
+	line("expired keys", "%d (not yet swept)", s.ExpiredKeys)
+	line("leases", "%d", s.Leases)
 	line("file size", "%s", sizeAndBytes(s.FileSize))
 	line("max size", "%s", maxSize)
 	line("page size", "%d", s.PageSize)
@@ -209,7 +193,7 @@ func printStats(w io.Writer, n namedStats) error {
 	line("commits", "%d", s.Commits)
 	line("evictions", "%d", s.Evictions)
 	line("expired", "%d (reclaimed)", s.Expired)
-	if fileWideHits {
+	if s.Evict { // kv counts Gets in cache mode only
 		line("hits", "%d", s.Hits)
 		line("misses", "%d", s.Misses)
 		if r, ok := hitRatio(s.Hits, s.Misses); ok {

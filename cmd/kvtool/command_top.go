@@ -8,6 +8,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/mapkv/mapkv/kv"
 )
 
 func newTopCommand() *command {
@@ -27,9 +29,9 @@ lines of name=value pairs, one per interval, for scripts and logs:
 
 With --json each line is a JSON object with the same fields (null for "-").
 
-The hit ratio counts every process's Gets only where kv counts hits for the
-whole file; with a kv that counts them per handle it shows "-", and ops/s
-counts commits alone. Top opens FILE read-only and takes no lock.
+The hit ratio and the lookups in ops/s count every process's Gets on a cache;
+kv counts Gets in cache mode only, so for a store the hit ratio is "-" and
+ops/s counts commits alone. Top opens FILE read-only and takes no lock.
 `
 	interval := time.Second
 	c.flags.Var(durationValue{&interval}, "interval", "print a line every `duration` (default 1s)")
@@ -66,7 +68,7 @@ func runTop(e *env, path string, interval time.Duration, count int, asJSON bool)
 		return err
 	}
 	defer db.Close()
-	var prev *fileStats
+	var prev *kv.Stats
 	var prevAt time.Time
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -78,21 +80,19 @@ func runTop(e *env, path string, interval time.Duration, count int, asJSON bool)
 			case <-tick.C:
 			}
 		}
-		s, err := readStats(db, path, false)
-		if err != nil {
-			return fail(path, db, err)
+		s := db.Stats()
+		if s.FileSize == 0 {
+			// The zero Stats: the file can no longer be read (truncated).
+			return fail(path, db, fmt.Errorf("the file can no longer be read (was it truncated?): %w", kv.ErrCorrupt))
 		}
 		now := time.Now()
-		l := topLine{Time: now.UTC().Format(time.RFC3339), Keys: s.live, LiveBytes: s.LiveBytes, FileBytes: s.FileSize}
+		l := topLine{Time: now.UTC().Format(time.RFC3339), Keys: s.Keys, LiveBytes: s.LiveBytes, FileBytes: s.FileSize}
 		if prev != nil {
 			dt := now.Sub(prevAt).Seconds()
-			ops := float64(s.Commits - prev.Commits)
-			if fileWideHits {
-				lookups := (s.Hits + s.Misses) - (prev.Hits + prev.Misses)
-				ops += float64(lookups)
-				if r, ok := hitRatio(s.Hits-prev.Hits, s.Misses-prev.Misses); ok {
-					l.HitRatio = &r
-				}
+			// Hits and Misses are 0 for a store: ops are its commits.
+			ops := float64(s.Commits-prev.Commits) + float64(s.Hits+s.Misses-prev.Hits-prev.Misses)
+			if r, ok := hitRatio(s.Hits-prev.Hits, s.Misses-prev.Misses); ok {
+				l.HitRatio = &r
 			}
 			ops /= dt
 			ev := float64(s.Evictions-prev.Evictions) / dt

@@ -55,8 +55,8 @@ const counterRetries = 1000
 // addCounter adds delta to the counter under key, keeping its form, and
 // returns the sum. An absent key becomes an 8-byte counter (kv.AddTTL) that
 // expires after ttl if ttl > 0. A decimal counter is replaced by
-// compare-and-swap, which keeps its TTL, so the addition is atomic across
-// processes in both forms. Both wrap around on overflow, as kv.Add does.
+// compare-and-swap with kv.KeepTTL, which keeps its TTL, so the addition is
+// atomic across processes in both forms. Both wrap around on overflow, as kv.Add does.
 func addCounter(db *kv.DB, key []byte, delta int64, ttl time.Duration) (int64, error) {
 	for range counterRetries {
 		v, err := db.Get(key)
@@ -75,7 +75,7 @@ func addCounter(db *kv.DB, key []byte, delta int64, ttl time.Duration) (int64, e
 			return 0, errNotCounter{size: len(v)}
 		}
 		sum := n + delta
-		ok, err := db.CompareAndSwap(key, v, strconv.AppendInt(nil, sum, 10))
+		ok, err := db.CompareAndSwap(key, v, strconv.AppendInt(nil, sum, 10), kv.KeepTTL)
 		if err != nil || ok {
 			return sum, err
 		}

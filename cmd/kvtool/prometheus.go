@@ -6,20 +6,22 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/mapkv/mapkv/kv"
 )
 
 // metric is one metric family of stat --prometheus.
 type metric struct {
 	name, kind, help string
-	value            func(s *fileStats) (float64, bool) // false: not known for this file
+	value            func(s *kv.Stats) (float64, bool) // false: none for this file (a store's hits)
 }
 
-func gauge(name, help string, v func(s *fileStats) float64) metric {
-	return metric{name, "gauge", help, func(s *fileStats) (float64, bool) { return v(s), true }}
+func gauge(name, help string, v func(s *kv.Stats) float64) metric {
+	return metric{name, "gauge", help, func(s *kv.Stats) (float64, bool) { return v(s), true }}
 }
 
-func counter(name, help string, v func(s *fileStats) float64) metric {
-	return metric{name, "counter", help, func(s *fileStats) (float64, bool) { return v(s), true }}
+func counter(name, help string, v func(s *kv.Stats) float64) metric {
+	return metric{name, "counter", help, func(s *kv.Stats) (float64, bool) { return v(s), true }}
 }
 
 func b2f(b bool) float64 {
@@ -33,35 +35,33 @@ func b2f(b bool) float64 {
 // Prometheus's conventions: a mapkv_ prefix, base units (bytes), _total for
 // counters.
 var metrics = []metric{
-	gauge("mapkv_keys", "Live keys: present and not expired.", func(s *fileStats) float64 { return float64(s.live) }),
-	gauge("mapkv_expired_keys", "Expired keys whose space is not reclaimed yet (with GetOrCompute leases while kv does not count them apart).",
-		func(s *fileStats) float64 { return float64(s.expired) }),
-	{"mapkv_leases", "gauge", "GetOrCompute leases: keys being computed.",
-		func(s *fileStats) (float64, bool) { return float64(s.leases), s.split }},
-	{"mapkv_cache_mode", "gauge", "1 if the file is a cache that evicts at its max size, 0 if writes fail there.",
-		func(s *fileStats) (float64, bool) { return b2f(s.cache), s.modeKnown }},
-	gauge("mapkv_file_size_bytes", "Size of the file in use.", func(s *fileStats) float64 { return float64(s.FileSize) }),
-	gauge("mapkv_max_size_bytes", "The file's bound; 0 if it has none.", func(s *fileStats) float64 { return float64(s.MaxSize) }),
-	gauge("mapkv_used_bytes", "Bytes of allocated pages: header, log, slot table, records.", func(s *fileStats) float64 { return float64(s.UsedBytes) }),
-	gauge("mapkv_free_bytes", "File size minus used bytes.", func(s *fileStats) float64 { return float64(s.FreeBytes) }),
-	gauge("mapkv_live_bytes", "Record space held by live records.", func(s *fileStats) float64 { return float64(s.LiveBytes) }),
-	gauge("mapkv_pages", "Pages in the file.", func(s *fileStats) float64 { return float64(s.Pages) }),
-	gauge("mapkv_free_pages", "Pages on the free list.", func(s *fileStats) float64 { return float64(s.FreePages) }),
-	gauge("mapkv_slots", "Slots of the index table.", func(s *fileStats) float64 { return float64(s.Slots) }),
-	gauge("mapkv_slot_load", "Slots in use / slots.", func(s *fileStats) float64 { return s.SlotLoad }),
-	gauge("mapkv_max_probe", "Longest probe distance since the last rehash.", func(s *fileStats) float64 { return float64(s.MaxProbe) }),
-	counter("mapkv_commits_total", "Committed write transactions.", func(s *fileStats) float64 { return float64(s.Commits) }),
-	counter("mapkv_growths_total", "Times the file grew.", func(s *fileStats) float64 { return float64(s.Growths) }),
-	counter("mapkv_rehashes_total", "Times the index table was rebuilt.", func(s *fileStats) float64 { return float64(s.Rehashes) }),
-	counter("mapkv_evictions_total", "Entries evicted to make room (cache mode).", func(s *fileStats) float64 { return float64(s.Evictions) }),
-	counter("mapkv_expired_total", "Expired entries whose space was reclaimed.", func(s *fileStats) float64 { return float64(s.Expired) }),
-	{"mapkv_hits_total", "counter", "Gets that found their key, in every process.",
-		func(s *fileStats) (float64, bool) { return float64(s.Hits), fileWideHits }},
-	{"mapkv_misses_total", "counter", "Gets that did not find their key, in every process.",
-		func(s *fileStats) (float64, bool) { return float64(s.Misses), fileWideHits }},
-	gauge("mapkv_writer_lock_held", "1 if a process holds the writer lock.", func(s *fileStats) float64 { return b2f(s.WriterPID != 0) }),
+	gauge("mapkv_keys", "Live keys: present and not expired.", func(s *kv.Stats) float64 { return float64(s.Keys) }),
+	gauge("mapkv_expired_keys", "Expired keys whose space is not reclaimed yet.", func(s *kv.Stats) float64 { return float64(s.ExpiredKeys) }),
+	gauge("mapkv_leases", "GetOrCompute leases: keys being computed.", func(s *kv.Stats) float64 { return float64(s.Leases) }),
+	gauge("mapkv_cache_mode", "1 if the file is a cache that evicts at its max size, 0 if writes fail there.",
+		func(s *kv.Stats) float64 { return b2f(s.Evict) }),
+	gauge("mapkv_file_size_bytes", "Size of the file in use.", func(s *kv.Stats) float64 { return float64(s.FileSize) }),
+	gauge("mapkv_max_size_bytes", "The file's bound; 0 if it has none.", func(s *kv.Stats) float64 { return float64(s.MaxSize) }),
+	gauge("mapkv_used_bytes", "Bytes of allocated pages: header, log, slot table, records.", func(s *kv.Stats) float64 { return float64(s.UsedBytes) }),
+	gauge("mapkv_free_bytes", "File size minus used bytes.", func(s *kv.Stats) float64 { return float64(s.FreeBytes) }),
+	gauge("mapkv_live_bytes", "Record space held by live records.", func(s *kv.Stats) float64 { return float64(s.LiveBytes) }),
+	gauge("mapkv_pages", "Pages in the file.", func(s *kv.Stats) float64 { return float64(s.Pages) }),
+	gauge("mapkv_free_pages", "Pages on the free list.", func(s *kv.Stats) float64 { return float64(s.FreePages) }),
+	gauge("mapkv_slots", "Slots of the index table.", func(s *kv.Stats) float64 { return float64(s.Slots) }),
+	gauge("mapkv_slot_load", "Slots in use / slots.", func(s *kv.Stats) float64 { return s.SlotLoad }),
+	gauge("mapkv_max_probe", "An upper bound of every key's probe distance.", func(s *kv.Stats) float64 { return float64(s.MaxProbe) }),
+	counter("mapkv_commits_total", "Committed write transactions.", func(s *kv.Stats) float64 { return float64(s.Commits) }),
+	counter("mapkv_growths_total", "Times the file grew.", func(s *kv.Stats) float64 { return float64(s.Growths) }),
+	counter("mapkv_rehashes_total", "Times the index table was rebuilt.", func(s *kv.Stats) float64 { return float64(s.Rehashes) }),
+	counter("mapkv_evictions_total", "Entries evicted to make room (cache mode).", func(s *kv.Stats) float64 { return float64(s.Evictions) }),
+	counter("mapkv_expired_total", "Expired entries whose space was reclaimed.", func(s *kv.Stats) float64 { return float64(s.Expired) }),
+	{"mapkv_hits_total", "counter", "Gets that found their key, in every process (cache mode).",
+		func(s *kv.Stats) (float64, bool) { return float64(s.Hits), s.Evict }},
+	{"mapkv_misses_total", "counter", "Gets that did not find their key, in every process (cache mode).",
+		func(s *kv.Stats) (float64, bool) { return float64(s.Misses), s.Evict }},
+	gauge("mapkv_writer_lock_held", "1 if a process holds the writer lock.", func(s *kv.Stats) float64 { return b2f(s.WriterPID != 0) }),
 	gauge("mapkv_pending_repair", "1 if a killed writer's committed write awaits the next writer (legal, not damage).",
-		func(s *fileStats) float64 { return b2f(s.PendingRepair) }),
+		func(s *kv.Stats) float64 { return b2f(s.PendingRepair) }),
 }
 
 // writePrometheus writes the statistics of every file in the Prometheus text
