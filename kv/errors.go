@@ -22,9 +22,14 @@ var (
 	// calling from inside an Update's fn a method of the same DB that takes
 	// the writer lock (it would wait for itself).
 	ErrInvalid = errors.New("kv: invalid argument")
-	// ErrCorrupt is returned when the file is damaged, truncated, foreign, or of a
-	// newer format. The file is never written to in that case.
+	// ErrCorrupt is returned when the file is damaged, truncated, foreign, or of
+	// another format version. The file is never written to in that case.
 	ErrCorrupt = errors.New("kv: file is corrupt or not a mapkv file")
+	// ErrVersion is returned by Open for a mapkv file of another format
+	// version than FormatVersion: newer (open it with a newer mapkv) or older
+	// (copy its data with the mapkv that wrote it: kvtool dump, then load).
+	// Such an error wraps ErrCorrupt as well.
+	ErrVersion = errors.New("kv: file is of another mapkv format version")
 	// ErrLocked is returned when the writer lock could not be taken within
 	// Options.LockTimeout.
 	ErrLocked = errors.New("kv: writer lock is held by another writer")

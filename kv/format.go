@@ -154,14 +154,16 @@ func parseFixedHeader(p []byte) (headerFields, error) {
 		created:  binary.LittleEndian.Uint64(p[hdrCreated:]),
 		logPages: binary.LittleEndian.Uint32(p[hdrLogPages:]),
 	}
-	if got, want := binary.LittleEndian.Uint64(p[hdrSum:]), xxhash.Sum64(p[:hdrSum]); got != want {
-		return h, fmt.Errorf("header checksum mismatch (%#x, want %#x): %w", got, want, ErrCorrupt)
-	}
+	// The version first: its place is fixed in every version, while the
+	// checksum (and all the rest) is what this version defines.
 	switch {
 	case h.version > formatVersion:
-		return h, fmt.Errorf("format version %d is newer than this build's %d: open it with a newer mapkv: %w", h.version, formatVersion, ErrCorrupt)
+		return h, fmt.Errorf("format version %d is newer than this build's %d: open it with a newer mapkv: %w: %w", h.version, formatVersion, ErrVersion, ErrCorrupt)
 	case h.version != formatVersion:
-		return h, fmt.Errorf("format version %d, this build reads only version %d: copy the data with the mapkv that wrote it (kvtool dump, then load): %w", h.version, formatVersion, ErrCorrupt)
+		return h, fmt.Errorf("format version %d, this build reads only version %d: copy the data with the mapkv that wrote it (kvtool dump, then load): %w: %w", h.version, formatVersion, ErrVersion, ErrCorrupt)
+	}
+	if got, want := binary.LittleEndian.Uint64(p[hdrSum:]), xxhash.Sum64(p[:hdrSum]); got != want {
+		return h, fmt.Errorf("header checksum mismatch (%#x, want %#x): %w", got, want, ErrCorrupt)
 	}
 	if h.pageSize != PageSize {
 		return h, fmt.Errorf("page size %d, this build uses %d: %w", h.pageSize, PageSize, ErrCorrupt)

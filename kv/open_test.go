@@ -272,3 +272,42 @@ func TestFileMode(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherFormatVersions: a file of another format version is ErrVersion
+// (and ErrCorrupt) with the remedy in the message, read before the checksum,
+// whose definition is the version's own: a version-1 or version-3 header
+// whose checksum is not version 2's still says which version it is.
+func TestOtherFormatVersions(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		version uint32
+		remedy  string
+	}{
+		{1, "kvtool dump, then load"},
+		{formatVersion + 1, "open it with a newer mapkv"},
+	} {
+		for _, sumOK := range []bool{true, false} {
+			page := make([]byte, 2*PageSize)
+			writeFixedHeader(page, headerFields{version: tc.version, pageSize: PageSize, seed: 1, logPages: defaultLogPages})
+			if !sumOK {
+				page[hdrSum] ^= 0xff // another version's checksum need not be this one's
+			}
+			path := filepath.Join(dir, fmt.Sprintf("v%d-%v.kv", tc.version, sumOK))
+			if err := os.WriteFile(path, page, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, ro := range []bool{false, true} {
+				db, err := Open(path, &Options{ReadOnly: ro})
+				if err == nil {
+					db.Close()
+				}
+				if !errors.Is(err, ErrVersion) || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.remedy) {
+					t.Errorf("Open(version %d, checksum ok %v, ReadOnly %v) = %v; want ErrVersion and ErrCorrupt saying %q", tc.version, sumOK, ro, err, tc.remedy)
+				}
+			}
+			if got, _ := os.ReadFile(path); !bytes.Equal(got, page) {
+				t.Errorf("Open changed the version-%d file", tc.version)
+			}
+		}
+	}
+}
