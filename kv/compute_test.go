@@ -45,6 +45,70 @@ func init() {
 	})
 }
 
+func init() {
+	// compute-hold PATH TIMEOUT: takes the lease on "k" with ComputeTimeout
+	// TIMEOUT, prints "leased", and never returns from fn (the test kills it).
+	testproc.Register("compute-hold", func(args []string) error {
+		timeout, err := time.ParseDuration(args[1])
+		if err != nil {
+			return err
+		}
+		db, err := Open(args[0], &Options{ComputeTimeout: timeout})
+		if err != nil {
+			return err
+		}
+		_, err = db.GetOrCompute(context.Background(), []byte("k"), 0, func() ([]byte, error) {
+			fmt.Println("leased")
+			select {}
+		})
+		return fmt.Errorf("GetOrCompute returned (%v) while its fn blocks", err)
+	})
+}
+
+// TestGetOrComputeLeaseHolderKilled: the process holding a lease is killed
+// (SIGKILL: nothing withdraws the lease). Another caller waits at most until
+// the lease expires, then computes the value itself, once; the dead lease is
+// reclaimed and the file checks clean.
+func TestGetOrComputeLeaseHolderKilled(t *testing.T) {
+	const lease = 2 * time.Second
+	db, path := openTemp(t, &Options{ComputeTimeout: lease})
+	child := testproc.Command(t, "compute-hold", path, lease.String())
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "leased\n" {
+		child.Process.Kill()
+		t.Fatalf("the child said %q, %v; want leased", line, err)
+	}
+	if st := db.Stats(); st.Leases != 1 {
+		t.Fatalf("Stats.Leases = %d with the child's lease held, want 1", st.Leases)
+	}
+	child.Process.Kill()
+	child.Wait()
+	killed := time.Now()
+	var calls atomic.Int32
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	v, err := db.GetOrCompute(ctx, []byte("k"), 0, func() ([]byte, error) {
+		calls.Add(1)
+		return []byte("computed after the holder died"), nil
+	})
+	if err != nil || string(v) != "computed after the holder died" || calls.Load() != 1 {
+		t.Fatalf("GetOrCompute after the lease holder was killed = %q, %v, fn ran %d times", v, err, calls.Load())
+	}
+	t.Logf("computed %v after the lease holder was killed (lease %v)", time.Since(killed), lease)
+	if st := db.Stats(); st.Leases != 0 || st.Keys != 1 {
+		t.Fatalf("after: %d leases, %d keys; want 0 and 1", st.Leases, st.Keys)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestGetOrComputePanic: a fn that panics withdraws its lease on the way out
 // (the panic reaches its caller unchanged), and the caller waiting for that
 // lease computes at once instead of after ComputeTimeout.

@@ -11,30 +11,34 @@ import (
 // The index: an open-addressing table of 8-byte slots with linear probing,
 // living in the shared mapping (docs/format.md, "Slots"). A slot is
 //
-//	bits 63..41  tag: the top 23 bits of the key's seeded hash
-//	bit  40      small: the entry is in a cache's small FIFO (policy.go)
-//	bit  39      expires: the record carries an expiry (recExpires)
-//	bits 38..37  use: the eviction policy's count of the entry's recent uses
+//	bits 63..39  tag: the top 25 bits of the key's seeded hash
+//	bit  38      small: the entry is in a cache's small FIFO (policy.go)
+//	bit  37      expires: the record carries an expiry (recExpires)
+//	bits 36..35  use: the eviction policy's count of the entry's recent uses
 //	             (cache mode only; see useOnWrite, useOnRead, ageOnVisit)
-//	bits 36..0   record offset / 8
+//	bits 34..0   record offset / 8
 //
 // 0 is an empty slot; 1 is never a valid slot (its record offset would be 0).
 // The table has a power-of-two
 // number of slots and a key's home slot is the top bits of its hash, so the
 // tag alone places a key in a larger table: a rehash never reads records
-// while the table has at most 2^23 slots.
+// while the table has at most 2^25 slots. The tag's bits below the home's are
+// what tell keys of one home apart without reading a record: a tag of 25 bits
+// leaves 4 of them in a table of 2^21 slots (1M keys), where a miss meets a
+// record of another key about once in 33 lookups (once in 8 with 23 bits, which
+// made a miss 1.8x slower).
 const (
-	tagShift   = 41
-	smallBit   = 1 << 40 // the entry is in the small FIFO: the main hand passes it by
-	expiresBit = 1 << 39 // the slot's record carries an expiry: sweeps read only these
+	tagShift   = 39
+	smallBit   = 1 << 38 // the entry is in the small FIFO: the main hand passes it by
+	expiresBit = 1 << 37 // the slot's record carries an expiry: sweeps read only these
 	tagBits    = 64 - tagShift
-	useShift   = 37
+	useShift   = 35
 	useMax     = 3
 	useBits    = useMax << useShift
 	offMask    = 1<<useShift - 1
-	minLog2    = 9 // one page of slots
-	maxLog2    = 40
-	maxLoadNum = 3 // rehash when used slots pass 3/4
+	minLog2    = 9  // one page of slots
+	maxLog2    = 35 // 8<<35 bytes: a table as large as the largest file
+	maxLoadNum = 3  // rehash when used slots pass 3/4
 	maxLoadDen = 4
 )
 

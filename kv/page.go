@@ -20,8 +20,9 @@ const (
 	// MaxValueSize is the longest value accepted.
 	MaxValueSize = 64 << 20
 
-	// maxFileSize is the largest file a slot can address: 37 bits of 8-byte units.
-	maxFileSize = 1 << 40
+	// maxFileSize is the largest file a slot can address: 35 bits of 8-byte
+	// units, 256 GiB (the slot's other bits are the tag's, docs/format.md).
+	maxFileSize = 1 << 38
 )
 
 // Page kinds, in the low byte of a data page's first word.

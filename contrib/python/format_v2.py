@@ -41,10 +41,10 @@ STATE_READY = 2
 FLAG_CACHE = 1
 
 # A slot (docs/format.md, "A slot").
-SLOT_ADDR_MASK = (1 << 37) - 1
-SLOT_USE_MASK = 3 << 37
-SLOT_E = 1 << 39
-SLOT_TAG_SHIFT = 41
+SLOT_ADDR_MASK = (1 << 35) - 1
+SLOT_USE_MASK = 3 << 35
+SLOT_E = 1 << 37
+SLOT_TAG_SHIFT = 39
 
 # Records (docs/format.md, "Records").
 REC_HEADER = struct.Struct("<IHHI")  # checksum, klen, flags, vlen
@@ -152,9 +152,9 @@ def parse_header(page0, name, xxh64):
 def check_file_size(size, real, hdr, name):
     """Raise Corrupt unless hdrFileSize is one docs/format.md allows for a file of real bytes."""
     low = PAGE * (2 + 2 * hdr.log_pages)
-    if size > real or size < low or size % PAGE or size > 1 << 40:
+    if size > real or size < low or size % PAGE or size > 1 << 38:
         raise Corrupt("%s: header file size %d is impossible (file %d bytes, at least %d, "
-                      "a multiple of %d, at most 2^40)" % (name, size, real, low, PAGE))
+                      "a multiple of %d, at most 2^38)" % (name, size, real, low, PAGE))
 
 
 def record_size(klen, flags, vlen):

@@ -505,6 +505,8 @@ class Reader:
             "commits": w(f.HDR_COMMITS),
             "evictions": w(f.HDR_EVICTIONS),
             "expired": w(f.HDR_EXPIRED),
-            "hits": w(f.HDR_HITS),
-            "misses": w(f.HDR_MISSES),
+            # kvtool's rule: a store counts no hits (null), a cache counts them
+            # file-wide in two header words.
+            "hits": w(f.HDR_HITS) if self.hdr.cache else None,
+            "misses": w(f.HDR_MISSES) if self.hdr.cache else None,
         }
