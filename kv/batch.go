@@ -31,13 +31,26 @@ type batchReq struct {
 	done chan bool // false: done, see err; true: you lead the next batch
 }
 
+// txnOp is the body of one write operation: opFunc, or for the busiest
+// single-key writes a small struct passed by value (putOp, deleteOp). A
+// closure that captures its key and value escapes to the heap through the
+// group-commit queue even when the write runs at once; a struct is copied to
+// the heap only when it is queued.
+type txnOp interface{ run(t *txn) error }
+
+// opFunc is a write operation's body as a function.
+type opFunc func(t *txn) error
+
+func (f opFunc) run(t *txn) error { return f(t) }
+
 // writeOne runs one write operation: batched with its handle's concurrent
 // writes when the handle flushes every commit, on its own otherwise.
-func (db *DB) writeOne(what string, op func(t *txn) error) error {
+func writeOne[O txnOp](db *DB, what string, op O) error {
 	if !db.syncWrites {
-		return db.write(what, op)
+		return db.write(what, op.run)
 	}
-	return db.writeBatched(what, op)
+	queued := op
+	return db.writeBatched(what, queued.run)
 }
 
 // writeBatched runs op as part of a group commit.

@@ -49,8 +49,16 @@ func (db *DB) PutTTL(key, value []byte, ttl time.Duration) error {
 	if err := checkPut(key, value); err != nil {
 		return err
 	}
-	return db.writeEvicting("PutTTL", func(t *txn) error { return t.putTTL(key, value, ttl) })
+	return writeEvicting(db, "PutTTL", putTTLOp{key, value, ttl})
 }
+
+// putTTLOp is PutTTL's body (txnOp): a cache's busiest write, allocation-free.
+type putTTLOp struct {
+	key, value []byte
+	ttl        time.Duration
+}
+
+func (o putTTLOp) run(t *txn) error { return t.putTTL(o.key, o.value, o.ttl) }
 
 // PutTTL is DB.PutTTL within the transaction. If it fails, the transaction
 // is as it was before the call and fn may go on.
@@ -116,7 +124,7 @@ func (db *DB) Expire(key []byte, ttl time.Duration) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	return db.writeEvicting("Expire", func(t *txn) error { return t.expire(key, ttl) })
+	return writeEvicting(db, "Expire", opFunc(func(t *txn) error { return t.expire(key, ttl) }))
 }
 
 // Expire is DB.Expire within the transaction; it sees the transaction's own
@@ -142,10 +150,10 @@ func (db *DB) AddTTL(key []byte, delta int64, ttl time.Duration) (int64, error) 
 		return 0, err
 	}
 	var n int64
-	err := db.writeEvicting("Add", func(t *txn) (err error) {
+	err := writeEvicting(db, "Add", opFunc(func(t *txn) (err error) {
 		n, err = t.add(key, delta, ttl)
 		return err
-	})
+	}))
 	return n, err
 }
 
@@ -172,10 +180,10 @@ func (db *DB) CompareAndSwap(key, old, new []byte, ttl time.Duration) (bool, err
 		return false, err
 	}
 	var swapped bool
-	err := db.writeEvicting("CompareAndSwap", func(t *txn) (err error) {
+	err := writeEvicting(db, "CompareAndSwap", opFunc(func(t *txn) (err error) {
 		swapped, err = t.compareAndSwap(key, old, new, ttl)
 		return err
-	})
+	}))
 	return swapped, err
 }
 
@@ -221,10 +229,10 @@ func (db *DB) putIf(what string, key, value []byte, ttl time.Duration, present b
 		return false, err
 	}
 	var done bool
-	err := db.writeEvicting(what, func(t *txn) (err error) {
+	err := writeEvicting(db, what, opFunc(func(t *txn) (err error) {
 		done, err = t.putIf(key, value, ttl, present)
 		return err
-	})
+	}))
 	return done, err
 }
 

@@ -77,7 +77,7 @@ var errNoChange = errors.New("kv: nothing to write")
 // it took it, the holder's expiry when another caller holds it, or the value
 // when one appeared.
 func (db *DB) claim(key []byte) (lease, holder int64, value []byte, err error) {
-	err = db.writeEvicting("GetOrCompute", func(t *txn) error {
+	err = writeEvicting(db, "GetOrCompute", opFunc(func(t *txn) error {
 		lease, holder, value = 0, 0, nil
 		c := t.lookupLive(key)
 		switch {
@@ -93,7 +93,7 @@ func (db *DB) claim(key []byte) (lease, holder int64, value []byte, err error) {
 		}
 		lease = nowMillis() + db.computeFor.Milliseconds()
 		return t.put(key, le.AppendUint64(nil, db.pid), recExpires|recPending, lease)
-	})
+	}))
 	if errors.Is(err, errNoChange) {
 		err = nil
 	}
@@ -126,7 +126,7 @@ func (db *DB) compute(key []byte, ttl time.Duration, lease int64, fn func() ([]b
 		return nil, err
 	}
 	var out []byte
-	err := db.writeEvicting("GetOrCompute", func(t *txn) error {
+	err := writeEvicting(db, "GetOrCompute", opFunc(func(t *txn) error {
 		out = nil
 		if c := t.lookupLive(key); c.exists {
 			out = bytes.Clone(c.value)
@@ -135,7 +135,7 @@ func (db *DB) compute(key []byte, ttl time.Duration, lease int64, fn func() ([]b
 		flags, at := expiryFor(ttl)
 		out = v
 		return t.put(key, v, flags, at)
-	})
+	}))
 	if err != nil && !errors.Is(err, errNoChange) {
 		return nil, fmt.Errorf("kv: GetOrCompute: %w", err)
 	}
@@ -145,7 +145,7 @@ func (db *DB) compute(key []byte, ttl time.Duration, lease int64, fn func() ([]b
 // withdraw deletes key's lease if it is still the one that expires at lease
 // (this caller's), so that a waiting caller computes at once.
 func (db *DB) withdraw(key []byte, lease int64) error {
-	err := db.writeEvicting("GetOrCompute", func(t *txn) error {
+	err := writeEvicting(db, "GetOrCompute", opFunc(func(t *txn) error {
 		c := t.lookupLive(key)
 		if !c.pending || c.meta.expiry != lease {
 			return errNoChange
@@ -153,7 +153,7 @@ func (db *DB) withdraw(key []byte, lease int64) error {
 		t.release(slotOff(c.p.slot))
 		t.clearSlot(c.p.pos)
 		return nil
-	})
+	}))
 	if errors.Is(err, errNoChange) {
 		return nil
 	}

@@ -118,8 +118,17 @@ func (db *DB) Put(key, value []byte) error {
 	if err := checkPut(key, value); err != nil {
 		return err
 	}
-	return db.writeEvicting("Put", func(t *txn) error { return t.put(key, value, 0, 0) })
+	return writeEvicting(db, "Put", putOp{key, value})
 }
+
+// putOp and deleteOp are Put's and Delete's bodies (txnOp).
+type putOp struct{ key, value []byte }
+
+func (o putOp) run(t *txn) error { return t.put(o.key, o.value, 0, 0) }
+
+type deleteOp struct{ key []byte }
+
+func (o deleteOp) run(t *txn) error { t.del(o.key); return nil }
 
 // Delete removes key. Deleting an absent key is not an error. It returns the
 // errors of Put but ErrTooLarge only for a long key, and never ErrFull.
@@ -127,7 +136,7 @@ func (db *DB) Delete(key []byte) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	return db.writeOne("Delete", func(t *txn) error { t.del(key); return nil })
+	return writeOne(db, "Delete", deleteOp{key})
 }
 
 // write runs op as one transaction under the writer lock and commits it.

@@ -61,9 +61,9 @@ func (t *txn) roomFor(err error) error {
 // writeEvicting runs op, and in cache mode makes room and retries when op
 // finds the file full. op must be safe to run again: it recomputes everything
 // it returns.
-func (db *DB) writeEvicting(what string, op func(t *txn) error) error {
+func writeEvicting[O txnOp](db *DB, what string, op O) error {
 	for round := 0; ; round++ {
-		err := db.writeOne(what, op)
+		err := writeOne(db, what, op)
 		if !db.evict || !errors.Is(err, ErrFull) || round == evictRounds {
 			return err
 		}
