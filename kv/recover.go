@@ -93,18 +93,29 @@ func (db *DB) readRegionLog(seq uint64) (logRecord, func(uint64, int) ([]byte, b
 //
 // A log whose records fail their hashes is never applied, and an older log
 // is never applied after a newer one.
+//
+// hdrApplied (A) bounds what can be needed. It is stored, as the last entry
+// of log A, only after log A's flush, which made every word of log A-1
+// durable: a log older than A is never needed, and must not be applied (once
+// log A is applied, the space log A-1 or A itself freed may have been reused
+// by a write that never committed, so their words there are not the
+// file's). A log no newer than A was committed: it is applied again if its
+// words do not all hold, whatever its hashes say now (its records may have
+// been freed since and overwritten by such a write). Only log A+1's hashes
+// decide whether it was committed.
 func (db *DB) recoverLogs() (bool, error) {
 	m := db.f.m.Load()
 	var logs [2]logRecord
 	var spans [2]func(uint64, int) ([]byte, bool)
 	n := 0
+	applied := m.load(hdrApplied)
 	for r := uint64(0); r < 2; r++ {
 		base := PageSize * (1 + r*db.logPages)
 		if m.load(base) != logMagic {
 			continue
 		}
 		seq := m.load(base + logSeqOff)
-		if seq == 0 || seq%2 != r {
+		if seq == 0 || seq%2 != r || seq < applied {
 			continue
 		}
 		if l, span, ok := db.readRegionLog(seq); ok {
@@ -130,16 +141,19 @@ func (db *DB) recoverLogs() (bool, error) {
 	}
 	var replay []logRecord
 	var replaySpans []func(uint64, int) ([]byte, bool)
+	committed := func(l logRecord, span func(uint64, int) ([]byte, bool)) bool {
+		return l.seq <= applied || extentsHold(l, span)
+	}
 	switch {
-	case extentsHold(latest, spans[n-1]):
-		if len(older) == 1 && extentsHold(older[0], spans[0]) {
+	case committed(latest, spans[n-1]):
+		if len(older) == 1 && committed(older[0], spans[0]) {
 			replay, replaySpans = append(replay, older[0]), append(replaySpans, spans[0])
 		}
 		replay, replaySpans = append(replay, latest), append(replaySpans, spans[n-1])
 	default:
 		// Never committed: its flush did not complete.
 		m.store(regionOff(latest.seq, db.logPages), 0)
-		if len(older) == 1 && extentsHold(older[0], spans[0]) {
+		if len(older) == 1 && committed(older[0], spans[0]) {
 			replay, replaySpans = append(replay, older[0]), append(replaySpans, spans[0])
 		}
 	}

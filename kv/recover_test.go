@@ -4,6 +4,7 @@ package kv
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"testing"
 )
@@ -68,5 +69,63 @@ func TestPendingRepair(t *testing.T) {
 	}
 	if err := rw.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReopenAfterAbandonedWriteIntoFreedSpace: a committed Update writes a
+// key twice, so its first record is freed by the same commit, and with it its
+// slab page; a later Update that fails writes a chain into that free page,
+// over the words the committed log cleared. Nothing of it
+// committed, so the next Open must change nothing: it once took the
+// committed log for one whose flush never completed (its freed record no
+// longer hashed as the log said), erased it and applied the log before it,
+// which undid the newer one's words (found by FuzzOps).
+func TestReopenAfterAbandonedWriteIntoFreedSpace(t *testing.T) {
+	db, path := openTemp(t, nil)
+	for i := 0; i < 20; i++ {
+		db.Put([]byte(fmt.Sprint("k", i)), bytes.Repeat([]byte{byte(i)}, 100))
+	}
+	err := db.Update(func(tx *Tx) error {
+		// A record in a slab page of its own (no other value has its size
+		// class), freed below by the same commit: the page goes back to the
+		// free list, its words cleared through the log.
+		tx.Put([]byte("twice"), bytes.Repeat([]byte("A"), 1500))
+		tx.Delete([]byte("k3"))
+		return tx.Put([]byte("twice"), []byte("short"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *Tx) error {
+		tx.Put([]byte("abandoned"), bytes.Repeat([]byte{0x18}, 9000)) // into the freed pages
+		return errAbandon
+	})
+	if !errors.Is(err, errAbandon) {
+		t.Fatal(err)
+	}
+	before := db.Stats()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Check(); err != nil {
+		t.Fatalf("Check after reopening: %v", err)
+	}
+	after := db.Stats()
+	if after.Keys != before.Keys || after.FreeBytes != before.FreeBytes {
+		t.Fatalf("reopening changed the store: %d keys, %d free bytes before; %d, %d after", before.Keys, before.FreeBytes, after.Keys, after.FreeBytes)
+	}
+	if v, err := db.Get([]byte("twice")); err != nil || string(v) != "short" {
+		t.Fatalf("Get(twice) = %q, %v", v, err)
+	}
+	if _, err := db.Get([]byte("k3")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get(k3) after its committed Delete = %v", err)
+	}
+	if _, err := db.Get([]byte("abandoned")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the abandoned write is visible: %v", err)
 	}
 }

@@ -181,6 +181,7 @@ func (t *txn) commit() error {
 	// The free pages this transaction did not take: a log that outgrows its
 	// region may borrow them until it is applied.
 	freeRest := t.word(hdrFreeHead)
+	t.dropDeadExtents()
 	for _, fr := range t.frees {
 		t.freeNow(fr)
 	}
@@ -222,6 +223,40 @@ func (t *txn) commit() error {
 		}
 	}
 	return nil
+}
+
+// dropDeadExtents leaves out of the log the records this transaction wrote
+// and freed itself (a key written twice in one Update): once the log commits
+// their space is free, and a later write may overwrite it, so their hashes
+// say nothing about whether this log was flushed.
+func (t *txn) dropDeadExtents() {
+	if len(t.frees) == 0 || len(t.extents) == 0 {
+		return
+	}
+	dead := func(off uint64) bool {
+		for _, fr := range t.frees {
+			if fr.size > 0 && fr.off == off {
+				return true
+			}
+		}
+		return false
+	}
+	if len(t.frees)*len(t.extents) > 256 {
+		freed := make(map[uint64]bool, len(t.frees))
+		for _, fr := range t.frees {
+			if fr.size > 0 {
+				freed[fr.off] = true
+			}
+		}
+		dead = func(off uint64) bool { return freed[off] }
+	}
+	kept := t.extents[:0]
+	for _, e := range t.extents {
+		if !dead(e.off) {
+			kept = append(kept, e)
+		}
+	}
+	t.extents = kept
 }
 
 // fixedEntries counts the entries every log carries besides the overlay's.
