@@ -30,7 +30,7 @@ func firstUpdate(t *testing.T, w *plWorkload, from int) int {
 	for j := 0; j < len(w.ops); j++ {
 		m.advance(j)
 		op := w.ops[j]
-		if j < from || op.kind != 'u' {
+		if j < from || op.kind != 'u' || op.fails {
 			continue
 		}
 		old := 0
@@ -112,11 +112,28 @@ func TestPowerLossVerdicts(t *testing.T) {
 	if v := m.compare(extra, true); v.class != "corrupt-value" {
 		t.Errorf("a key no op wrote: %q %s, want corrupt-value", v.class, v.detail)
 	}
+
+	// A value of an Update that failed on purpose, or the throwaway value
+	// an Update replaced, is never the store's.
+	for j, op := range w.ops[:u] {
+		size := op.scratch
+		if op.fails {
+			size = op.sizes[0]
+		}
+		if op.kind != 'u' || size <= 0 {
+			continue
+		}
+		seen := plContent(m)
+		seen[op.keys[0]] = w.value(j, op.keys[0], size)
+		if v := m.compare(seen, true); v.class != "corrupt-value" {
+			t.Errorf("op %d's (%s) value visible: %q %s, want corrupt-value", j, op, v.class, v.detail)
+		}
+	}
 }
 
 func TestPowerLossWorkloadShape(t *testing.T) {
 	w := newPLWorkload(1, 2500)
-	var puts, dels, updates, chained, updDeletes int
+	var puts, dels, updates, chained, updDeletes, fails, scratch int
 	for _, op := range w.ops {
 		switch op.kind {
 		case 'p':
@@ -128,6 +145,12 @@ func TestPowerLossWorkloadShape(t *testing.T) {
 			if len(op.keys) < 2 {
 				t.Fatalf("an Update of %d keys", len(op.keys))
 			}
+			if op.fails {
+				fails++
+			}
+			if op.scratch > 0 {
+				scratch++
+			}
 		}
 		for _, s := range op.sizes {
 			if s > 2016 {
@@ -138,9 +161,9 @@ func TestPowerLossWorkloadShape(t *testing.T) {
 			}
 		}
 	}
-	if puts < 500 || dels < 200 || updates < 500 || chained < 200 || updDeletes < 20 {
-		t.Errorf("%d Puts, %d Deletes, %d Updates (%d deleting), %d values over 2016 bytes: not the mix intended",
-			puts, dels, updates, updDeletes, chained)
+	if puts < 500 || dels < 200 || updates < 500 || chained < 200 || updDeletes < 20 || fails < 50 || scratch < 100 {
+		t.Errorf("%d Puts, %d Deletes, %d Updates (%d deleting, %d failing, %d writing a key twice), %d values over 2016 bytes: not the mix intended",
+			puts, dels, updates, updDeletes, fails, scratch, chained)
 	}
 	again := newPLWorkload(1, 2500)
 	for j := range w.ops {

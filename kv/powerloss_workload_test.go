@@ -5,6 +5,7 @@ package kv
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -18,12 +19,22 @@ import (
 // value names the operation that wrote it, so the checker can tell an
 // acknowledged value from an older one, and the keys of one Update carry the
 // same operation index (their values agree: all or nothing).
+//
+// Some Updates fail on purpose after their writes (nothing of them may be
+// seen), and some write their first key twice, a throwaway value first: the
+// first record is freed by its own commit, so a later write (a failing
+// Update's among them) may overwrite it before the power loss. Recovery once
+// took such a log for one that never committed (FuzzOps found it).
 
 type plOp struct {
-	kind  byte // 'p' Put, 'd' Delete, 'u' Update
-	keys  []string
-	sizes []int // the value size of each key; -1 deletes it (in an Update)
+	kind    byte // 'p' Put, 'd' Delete, 'u' Update
+	keys    []string
+	sizes   []int // the value size of each key; -1 deletes it (in an Update)
+	fails   bool  // an Update whose fn returns errPLAbandon after its writes
+	scratch int   // an Update: the size of a value first written under keys[0] and then replaced; 0 for none
 }
+
+var errPLAbandon = errors.New("power-loss workload: Update abandoned on purpose")
 
 func (op plOp) String() string {
 	switch op.kind {
@@ -32,13 +43,19 @@ func (op plOp) String() string {
 	case 'd':
 		return "Delete " + op.keys[0]
 	}
-	parts := make([]string, len(op.keys))
+	var parts []string
+	if op.scratch > 0 {
+		parts = append(parts, fmt.Sprintf("put %s (%d bytes, replaced below)", op.keys[0], op.scratch))
+	}
 	for i, k := range op.keys {
 		if op.sizes[i] < 0 {
-			parts[i] = "delete " + k
+			parts = append(parts, "delete "+k)
 		} else {
-			parts[i] = fmt.Sprintf("put %s (%d bytes)", k, op.sizes[i])
+			parts = append(parts, fmt.Sprintf("put %s (%d bytes)", k, op.sizes[i]))
 		}
+	}
+	if op.fails {
+		parts = append(parts, "fail")
 	}
 	return "Update{" + strings.Join(parts, ", ") + "}"
 }
@@ -130,15 +147,23 @@ func newPLWorkload(seed uint64, n int) *plWorkload {
 				}
 				op.keys, op.sizes = append(op.keys, k), append(op.sizes, s)
 			}
+			switch y := r.IntN(100); {
+			case y < 10:
+				op.fails = true
+			case y < 35:
+				op.scratch = size() + 3 // another size than most, often another class
+			}
 		default:
 			op.kind = 'd'
 			k, _ := existing(nil)
 			op.keys, op.sizes = []string{k}, []int{-1}
 		}
 		for i, k := range op.keys {
-			if op.sizes[i] < 0 {
+			switch {
+			case op.fails:
+			case op.sizes[i] < 0:
 				remove(k)
-			} else {
+			default:
 				add(k)
 			}
 		}
@@ -162,7 +187,8 @@ func (w *plWorkload) value(j int, key string, size int) []byte {
 	return v
 }
 
-// apply runs op j against db.
+// apply runs op j against db. An Update that fails on purpose returns nil
+// when it failed as it meant to.
 func (w *plWorkload) apply(db *DB, j int) error {
 	op := w.ops[j]
 	switch op.kind {
@@ -171,7 +197,12 @@ func (w *plWorkload) apply(db *DB, j int) error {
 	case 'd':
 		return db.Delete([]byte(op.keys[0]))
 	}
-	return db.Update(func(tx *Tx) error {
+	err := db.Update(func(tx *Tx) error {
+		if op.scratch > 0 {
+			if err := tx.Put([]byte(op.keys[0]), w.value(j, op.keys[0], op.scratch)); err != nil {
+				return err
+			}
+		}
 		for i, k := range op.keys {
 			var err error
 			if op.sizes[i] < 0 {
@@ -183,8 +214,20 @@ func (w *plWorkload) apply(db *DB, j int) error {
 				return err
 			}
 		}
+		if op.fails {
+			return errPLAbandon
+		}
 		return nil
 	})
+	switch {
+	case !op.fails:
+		return err
+	case errors.Is(err, errPLAbandon):
+		return nil
+	case err == nil:
+		return errors.New("the Update that fails on purpose committed")
+	}
+	return err
 }
 
 // plEntry is what the model holds for a key: the op that last wrote or
@@ -212,6 +255,9 @@ func (m *plModel) advance(n int) {
 	}
 	for ; m.applied < n; m.applied++ {
 		op := m.w.ops[m.applied]
+		if op.fails {
+			continue
+		}
 		for i, k := range op.keys {
 			m.state[k] = plEntry{m.applied, op.sizes[i] >= 0}
 		}
@@ -224,6 +270,9 @@ func (w *plWorkload) sizeOf(j int, key string) (int, bool) {
 		return 0, false
 	}
 	op := w.ops[j]
+	if op.fails {
+		return 0, false // nothing it wrote may be seen
+	}
 	for i, k := range op.keys {
 		if k == key && op.sizes[i] >= 0 {
 			return op.sizes[i], true
@@ -283,7 +332,7 @@ type plVerdict struct {
 // op too, which had started but not returned.
 func (m *plModel) compare(got map[string][]byte, pending bool) plVerdict {
 	var next map[string]plEntry // the pending op's effect
-	if pending && m.applied < len(m.w.ops) {
+	if pending && m.applied < len(m.w.ops) && !m.w.ops[m.applied].fails {
 		op := m.w.ops[m.applied]
 		next = map[string]plEntry{}
 		for i, k := range op.keys {
