@@ -5,6 +5,7 @@ package kv
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // txn is one write transaction, run while this handle holds the writer lock.
@@ -250,13 +251,7 @@ func (t *txn) dropDeadExtents() {
 		}
 		dead = func(off uint64) bool { return freed[off] }
 	}
-	kept := t.extents[:0]
-	for _, e := range t.extents {
-		if !dead(e.off) {
-			kept = append(kept, e)
-		}
-	}
-	t.extents = kept
+	t.extents = slices.DeleteFunc(t.extents, func(e extent) bool { return dead(e.off) })
 }
 
 // fixedEntries counts the entries every log carries besides the overlay's.
